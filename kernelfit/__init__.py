@@ -1,0 +1,3 @@
+"""kernelfit: exact kernel regression and minimum-norm linear models."""
+
+__version__ = "0.1.0"
