@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "Backend",
+    "numpy_dtype",
     "NotPositiveDefiniteError",
     "backend_for",
     "cuda_available",
@@ -27,6 +28,15 @@ _GPU_HINT = (
     "install the gpu extra (pip install 'kernelfit[gpu]', which brings CuPy for CUDA 12) "
     "on a machine with an NVIDIA GPU"
 )
+
+
+def numpy_dtype(dtype) -> np.dtype:
+    """The NumPy dtype of any array library's dtype (``torch.float32``,
+    ``array_api_strict.float64``, ...)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 class NotPositiveDefiniteError(np.linalg.LinAlgError):
@@ -70,8 +80,11 @@ class Backend:
         return np.from_dlpack(a) if not isinstance(a, np.ndarray) else a
 
     def dtype(self, name):
-        """The namespace's dtype for a NumPy dtype or name."""
-        return getattr(self.xp, np.dtype(name).name)
+        """The namespace's dtype for a NumPy dtype or name (namespace dtypes pass through)."""
+        try:
+            return getattr(self.xp, np.dtype(name).name)
+        except TypeError:
+            return name
 
     def synchronize(self) -> None:
         """Wait for queued device work (no-op on the CPU)."""
@@ -134,6 +147,8 @@ class NumpyBackend(Backend):
 
     def potrf(self, a, offset: int = 0):
         L, info = self._fn(self._lapack, "potrf", a)(a, lower=1, overwrite_a=1, clean=1)
+        if info == 0 and not np.isfinite(L.diagonal()).all():
+            raise NotPositiveDefiniteError("Cholesky factor contains NaN or infinity", offset)
         if info != 0:
             raise NotPositiveDefiniteError(
                 f"matrix is not positive definite (pivot {offset + info - 1} is not positive)",

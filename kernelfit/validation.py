@@ -84,7 +84,7 @@ def check_finite_rows(X, name: str = "X") -> None:
     n = X.shape[0]
     step = max(1, (1 << 24) // max(1, _row_size(X)))
     for start in range(0, n, step):
-        chunk = X[start : start + step]
+        chunk = X[start : min(start + step, n), ...]
         ok = xp.isfinite(chunk)
         if chunk.ndim > 1:
             ok = xp.all(xp.reshape(ok, (chunk.shape[0], -1)), axis=1)
@@ -111,12 +111,11 @@ def _is_float(dtype) -> bool:
 
 
 def _to_numpy(a):
+    if isinstance(a, np.ndarray):
+        return a
     if hasattr(a, "get"):  # CuPy
         return a.get()
-    try:
-        return np.asarray(a)
-    except Exception:  # torch on GPU, array-api-strict
-        return np.asarray(a.__dlpack__() if False else list(a))
+    return np.from_dlpack(a)  # torch (CPU), array-api-strict
 
 
 def check_same_rows(X, Y, x_name: str = "X", y_name: str = "y") -> None:

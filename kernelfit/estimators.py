@@ -1,0 +1,232 @@
+"""scikit-learn estimators for exact kernel regression and classification.
+
+Thin layers: they validate, build the Gram matrix straight into packed lower
+tiles (:mod:`kernelfit.gram_builder`, :mod:`kernelfit.linalg`), solve it exactly
+(:mod:`kernelfit.solvers`), and keep the fitted state.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .backend import NotPositiveDefiniteError, resolve_device
+from .gram_builder import gram, kernel_matvec
+from .kernels import make_kernel
+from .linalg import PackedStorage, cholesky_solve, tiled_cholesky
+from .solvers.exact import SolverFallbackWarning, solve_general
+from .validation import check_finite_rows, check_nonnegative
+
+__all__ = ["KernelClassifier", "KernelRegressor"]
+
+
+class _ExactKernelModel(BaseEstimator):
+    """Shared fit/decision machinery; not part of the public API."""
+
+    def __init__(
+        self,
+        kernel="gaussian",
+        bandwidth=None,
+        reg=0.0,
+        solver="auto",
+        dtype=None,
+        device="auto",
+        memory_budget=None,
+        degree=3,
+        gamma=None,
+        coef0=1.0,
+        tile_size=None,
+        progress=None,
+    ):
+        self.kernel = kernel
+        self.bandwidth = bandwidth
+        self.reg = reg
+        self.solver = solver
+        self.dtype = dtype
+        self.device = device
+        self.memory_budget = memory_budget
+        self.degree = degree
+        self.gamma = gamma
+        self.coef0 = coef0
+        self.tile_size = tile_size
+        self.progress = progress
+
+    def _validate_X(self, X, reset):
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False
+        )
+        check_finite_rows(X, "X")
+        return X
+
+    def _fit_dual(self, X, Y):
+        """Solve ``(K + reg I) alpha = Y``; sets every fitted attribute."""
+        reg = check_nonnegative(self.reg, "reg")
+        dtype = np.dtype(self.dtype) if self.dtype is not None else np.dtype(np.float64)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; found {self.dtype!r}")
+        backend = resolve_device(self.device)
+        self.kernel_ = make_kernel(
+            self.kernel, bandwidth=self.bandwidth, degree=self.degree, gamma=self.gamma,
+            coef0=self.coef0, X=X,
+        )
+        self.timings_ = {}
+        Xb = backend.asarray(X)
+        n = X.shape[0]
+        t0 = time.perf_counter()
+        storage = PackedStorage(n, self.tile_size, dtype, backend, self.memory_budget)
+        gram(Xb, kernel=self.kernel_, dtype=dtype, out=storage, progress=self.progress)
+        self.timings_["gram"] = time.perf_counter() - t0
+        if reg:
+            storage.add_to_diagonal(reg)
+        Yb = backend.asarray(Y)
+        t0 = time.perf_counter()
+        try:
+            if self.solver not in ("auto", "cholesky", "lu", "lstsq"):
+                raise ValueError(
+                    f"solver must be 'auto', 'cholesky', 'lu' or 'lstsq'; found {self.solver!r}"
+                )
+            if self.solver in ("lu", "lstsq"):
+                raise NotPositiveDefiniteError(f"solver={self.solver!r} requested")
+            tiled_cholesky(storage, progress=self.progress)
+            self.timings_["cholesky"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            alpha = cholesky_solve(storage, Yb, progress=self.progress)
+            self.solver_ = "cholesky"
+        except NotPositiveDefiniteError:
+            if self.solver == "cholesky":
+                raise
+            storage.close()
+            if self.solver == "auto":
+                warnings.warn("the kernel matrix is not numerically positive definite; "
+                              "solving by LU", SolverFallbackWarning, stacklevel=3)
+            K = gram(X, kernel=self.kernel_, dtype=np.float64, memory_budget=self.memory_budget)
+            alpha, info = solve_general(
+                K, Y, reg, "lstsq" if self.solver == "lstsq" else "lu_or_lstsq",
+                memory_budget=self.memory_budget,
+            )
+            self.solver_ = info.method
+        finally:
+            storage.close()
+        self.timings_["solve"] = time.perf_counter() - t0
+        alpha = backend.to_numpy(alpha)
+        A = alpha[:, None] if alpha.ndim == 1 else alpha
+        Yn = np.asarray(Y, np.float64).reshape(A.shape)
+        # K alpha = Y - reg alpha, so alpha^T K alpha = alpha^T Y - reg ||alpha||^2.
+        sq = float(np.sum(A * Yn) - reg * np.sum(A * A))
+        self.rkhs_norm_ = float(np.sqrt(max(sq, 0.0)))
+        self.dual_coef_ = alpha
+        self.X_fit_ = X
+        return self
+
+    def _decision(self, X):
+        check_is_fitted(self, "dual_coef_")
+        X = self._validate_X(X, reset=False)
+        return kernel_matvec(
+            X, self.X_fit_, self.dual_coef_, self.kernel_, device=self.device,
+            memory_budget=self.memory_budget, progress=self.progress,
+        )
+
+
+class KernelRegressor(RegressorMixin, _ExactKernelModel):
+    """Exact kernel (ridge) regression; ``reg=0`` gives the minimum-norm interpolant.
+
+    Solves ``(K + reg I) alpha = y`` with the tiled Cholesky on packed lower
+    tiles (``n^2 / 2`` numbers), falling back to LU or least squares if the
+    matrix is not numerically positive definite.
+
+    Parameters
+    ----------
+    kernel : {"gaussian", "laplacian", "linear", "polynomial"} or callable, default "gaussian"
+    bandwidth : float, optional
+        ``sigma`` of the gaussian/laplacian kernel; the median heuristic if None.
+    reg : float, default 0.0
+        Ridge regularization added to the diagonal.
+    solver : {"auto", "cholesky", "lu", "lstsq"}, default "auto"
+    dtype : {None, "float32", "float64"}, default None
+        Storage dtype of the Gram matrix and factor (float64 when None).
+        Triangular solves always run in float64.
+    device : {"auto", "cpu", "cuda"}, default "auto"
+    memory_budget : int or str, optional
+        Bytes (or e.g. ``"16GiB"``) for the n x n storage; refused before allocating.
+    degree, gamma, coef0 : float
+        Polynomial kernel parameters.
+    tile_size : int, optional
+        Tile edge of the factorization (2048 by default).
+    progress : callable, optional
+        Progress callback (:mod:`kernelfit.progress`).
+
+    Attributes
+    ----------
+    dual_coef_ : ndarray of shape (n,) or (n, k)
+    rkhs_norm_ : float
+        ``sqrt(alpha^T K alpha)`` (summed over outputs).
+    X_fit_ : ndarray of shape (n, d)
+    kernel_ : Kernel
+        The kernel with its resolved bandwidth.
+    solver_ : str
+        The method that produced ``dual_coef_``.
+    timings_ : dict
+        Seconds spent in ``gram``, ``cholesky`` and ``solve``.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y):
+        """Fit the exact kernel model to ``X`` (n, d) and ``y`` (n,) or (n, k)."""
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False,
+            multi_output=True, y_numeric=True,
+        )
+        check_finite_rows(X, "X")
+        check_finite_rows(y, "y")
+        return self._fit_dual(X, np.asarray(y, np.float64))
+
+    def predict(self, X):
+        """Predict ``f(X) = K(X, X_fit_) @ dual_coef_``."""
+        return self._decision(X)
+
+
+class KernelClassifier(ClassifierMixin, _ExactKernelModel):
+    """Exact kernel classification by regression on one-hot targets (as in Zhang et al.).
+
+    Multiclass labels become one-hot rows (two classes: one column of
+    +-1); the decision is the arg-max of the fitted function. Parameters and
+    fitted attributes are those of :class:`KernelRegressor`, plus ``classes_``.
+    """
+
+    def fit(self, X, y):
+        """Fit to ``X`` (n, d) and class labels ``y`` (n,)."""
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False
+        )
+        check_finite_rows(X, "X")
+        check_classification_targets(y)
+        self._binarizer = LabelBinarizer(neg_label=-1 if len(np.unique(y)) == 2 else 0)
+        Y = self._binarizer.fit_transform(y).astype(np.float64)
+        self.classes_ = self._binarizer.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "classification needs samples of at least 2 classes; "
+                f"found 1 class: {self.classes_}"
+            )
+        return self._fit_dual(X, Y[:, 0] if Y.shape[1] == 1 else Y)
+
+    def decision_function(self, X):
+        """Scores of shape (n,) for two classes, (n, n_classes) otherwise."""
+        return self._decision(X)
+
+    def predict(self, X):
+        """Predicted class labels."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -1,0 +1,309 @@
+"""Gram matrices in blocks, under a memory budget.
+
+:func:`gram_blocks` yields ``(rows, cols, block)`` for streaming consumers;
+:func:`gram` writes every block into an output (a NumPy array, an
+``np.memmap``, a CuPy array, or a tile storage of :mod:`kernelfit.linalg`);
+:func:`kernel_matvec` computes ``K(X, Z) @ V`` without ever holding ``K``.
+In the symmetric case (``Y is None``) each off-diagonal block is computed once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import backend_for
+from .kernels import make_kernel
+from .memory import check_budget, parse_budget
+from .progress import phase
+from .validation import check_finite_rows, check_matrix
+
+__all__ = ["block_size_for", "gram", "gram_blocks", "kernel_matvec", "prepare_data"]
+
+#: Largest block edge used by default; large enough for BLAS-3 efficiency.
+MAX_BLOCK = 2048
+
+
+def prepare_data(X, name: str = "X", dtype=None, backend=None):
+    """Validate ``X`` (numeric, 2-D, finite) and move it to ``backend`` as float.
+
+    Integer and boolean data become float64 unless ``dtype`` says otherwise.
+    """
+    X = check_matrix(X, name)
+    backend = backend or backend_for(X)
+    X = backend.asarray(X)
+    target = dtype if dtype is not None else (X.dtype if _is_float(X.dtype) else np.float64)
+    target = backend.dtype(target)
+    if X.dtype != target:
+        X = backend.xp.astype(X, target) if backend.name == "array-api" else X.astype(target)
+    check_finite_rows(X, name)
+    return X
+
+
+def _is_float(dtype) -> bool:
+    try:
+        return np.dtype(dtype).kind == "f"
+    except TypeError:
+        return "float" in str(dtype)
+
+
+def block_size_for(n: int, m: int, d: int, memory_budget=None, block_size=None) -> int:
+    """Block edge for ``n x m`` blocks of ``d``-dimensional data within a budget.
+
+    The working set of one block is about ``(5 b^2 + 4 b d)`` float64 numbers
+    (the distance block, its temporaries, and the upcast inputs).
+    """
+    if block_size is not None:
+        if int(block_size) < 1:
+            raise ValueError(f"block_size must be >= 1; found {block_size}")
+        return int(block_size)
+    budget = parse_budget(memory_budget) if memory_budget is not None else 1 << 30
+    words = budget / 8  # solve 5 b^2 + 4 b d = words for b
+    b = int((-4 * d + math.sqrt(16 * d * d + 20 * words)) / 10)
+    return max(1, min(MAX_BLOCK, max(n, m), b))
+
+
+def gram_blocks(
+    X,
+    Y=None,
+    kernel="gaussian",
+    *,
+    bandwidth=None,
+    degree=3,
+    gamma=None,
+    coef0=1.0,
+    dtype=None,
+    device="auto",
+    memory_budget=None,
+    block_size=None,
+    progress=None,
+):
+    """Yield the Gram matrix ``K(X, Y)`` block by block.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    Y : array of shape (m, d), optional
+        ``None`` for the symmetric ``K(X, X)``, of which only blocks on or below
+        the diagonal (``rows.start >= cols.start``) are yielded.
+    kernel, bandwidth, degree, gamma, coef0
+        See :func:`kernelfit.kernels.make_kernel`.
+    dtype : dtype, optional
+        Dtype of the blocks; defaults to that of ``X`` (float64 for integers).
+    device : {"auto", "cpu", "cuda"}
+        Where blocks are computed (CuPy arrays always stay on the GPU).
+    memory_budget : int or str, optional
+        Bounds the working set of one block.
+    block_size : int, optional
+        Block edge; overrides the budget-derived value.
+    progress : callable, optional
+        Progress callback (see :mod:`kernelfit.progress`), phase ``"gram"``.
+
+    Yields
+    ------
+    rows, cols : slice
+    block : array of shape (rows, cols)
+    """
+    backend = backend_for(X, device)
+    X = prepare_data(X, "X", dtype, backend)
+    symmetric = Y is None
+    Y = X if symmetric else prepare_data(Y, "Y", X.dtype, backend)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"X and Y must have the same number of features; found X.shape={tuple(X.shape)} "
+            f"and Y.shape={tuple(Y.shape)}"
+        )
+    k = make_kernel(kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0, X=X)
+    n, m, d = X.shape[0], Y.shape[0], X.shape[1]
+    b = block_size_for(n, m, d, memory_budget, block_size)
+    row_starts = range(0, n, b)
+    col_starts = range(0, m, b)
+    pairs = [
+        (i, j) for i in row_starts for j in col_starts if not symmetric or j <= i
+    ]
+    with phase(progress, "gram", total=len(pairs), unit="blocks") as bar:
+        for i, j in pairs:
+            rows, cols = slice(i, min(i + b, n)), slice(j, min(j + b, m))
+            block = k(X[rows, ...], Y[cols, ...], same=symmetric and i == j)
+            yield rows, cols, block
+            bar.advance()
+
+
+def gram(
+    X,
+    Y=None,
+    kernel="gaussian",
+    *,
+    bandwidth=None,
+    degree=3,
+    gamma=None,
+    coef0=1.0,
+    dtype=None,
+    out=None,
+    device="auto",
+    memory_budget=None,
+    block_size=None,
+    progress=None,
+):
+    """Compute the Gram matrix ``K[i, j] = k(X[i], Y[j])`` in blocks.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    Y : array of shape (m, d), optional
+        ``None`` for ``K(X, X)``: each off-diagonal block is computed once and
+        mirrored, and the diagonal of the squared distances is exactly zero.
+    kernel : {"gaussian", "laplacian", "linear", "polynomial"} or callable
+    bandwidth : float, optional
+        Kernel width ``sigma`` (gaussian, laplacian); median heuristic if None.
+    degree, gamma, coef0 : float
+        Polynomial kernel parameters.
+    dtype : dtype, optional
+        Output dtype; defaults to that of ``X`` (float64 for integer input).
+        Distances are always computed in float64.
+    out : array of shape (n, m) or tile storage, optional
+        NumPy array, ``np.memmap``, CuPy array, or a
+        :class:`kernelfit.linalg.TileStorage` (symmetric case only), written
+        in place.
+    device : {"auto", "cpu", "cuda"}
+    memory_budget : int or str, optional
+        Budget for the output (when allocated here) and the block working set.
+    block_size : int, optional
+        Block edge (defaults from the budget, at most 2048). A tile storage
+        imposes its own tile size.
+    progress : callable, optional
+        Progress callback, phase ``"gram"``.
+
+    Returns
+    -------
+    array of shape (n, m), or the tile storage passed as ``out``
+
+    Raises
+    ------
+    MemoryBudgetError
+        If an ``n x m`` output would exceed ``memory_budget``; raised before
+        allocating.
+    """
+    X = check_matrix(X, "X")
+    n = X.shape[0]
+    m = n if Y is None else check_matrix(Y, "Y").shape[0]
+    backend = backend_for(X, device)
+    out_dtype = np.dtype(dtype) if dtype is not None else (
+        np.dtype(X.dtype) if _is_float(X.dtype) and backend.name != "array-api" else None
+    )
+    if out is None:
+        itemsize = out_dtype.itemsize if out_dtype is not None else 8
+        check_budget(n * m * itemsize, parse_budget(memory_budget), f"a {n} x {m} Gram matrix")
+        if backend.name == "array-api":
+            out = None
+        else:
+            out = backend.empty((n, m), out_dtype or np.float64)
+    is_tiles = hasattr(out, "write_block")
+    if is_tiles:
+        if Y is not None:
+            raise ValueError("tile storage holds a symmetric K(X, X); pass Y=None")
+        if out.n != n:
+            raise ValueError(f"the tile storage is for n={out.n}; found X with n={n}")
+        block_size = out.tile_size
+    elif out is not None and tuple(out.shape) != (n, m):
+        raise ValueError(f"out must have shape {(n, m)}; found {tuple(out.shape)}")
+    kwargs = dict(bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0)
+    blocks = gram_blocks(
+        X, Y, kernel, dtype=dtype, device=device, memory_budget=memory_budget,
+        block_size=block_size, progress=progress, **kwargs,
+    )
+    if out is None:  # generic array-API namespace: assemble functionally
+        return _assemble(blocks, n, m, Y is None, backend.xp)
+    for rows, cols, block in blocks:
+        if is_tiles:
+            out.write_block(rows.start // block_size, cols.start // block_size, block)
+            continue
+        out[rows, cols] = block
+        if Y is None and rows != cols:
+            out[cols, rows] = block.T
+    return out
+
+
+def _assemble(blocks, n, m, symmetric, xp):
+    grid: dict = {}
+    for rows, cols, block in blocks:
+        grid[rows.start, cols.start] = block
+        if symmetric and rows != cols:
+            grid[cols.start, rows.start] = xp.linalg.matrix_transpose(block)
+    starts = sorted({r for r, _ in grid})
+    return xp.concat(
+        [xp.concat([grid[r, c] for c in sorted({c for rr, c in grid if rr == r})], axis=1)
+         for r in starts],
+        axis=0,
+    )
+
+
+def kernel_matvec(
+    X,
+    Z,
+    V,
+    kernel="gaussian",
+    *,
+    bandwidth=None,
+    degree=3,
+    gamma=None,
+    coef0=1.0,
+    device="auto",
+    memory_budget=None,
+    block_size=None,
+    progress=None,
+):
+    """Compute ``K(X, Z) @ V`` in blocks, never holding ``K``.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    Z : array of shape (m, d)
+    V : array of shape (m,) or (m, k)
+    kernel, bandwidth, degree, gamma, coef0
+        See :func:`kernelfit.kernels.make_kernel`.
+    device, memory_budget, block_size, progress
+        As in :func:`gram`; the progress phase is ``"matvec"``.
+
+    Returns
+    -------
+    array of shape (n,) or (n, k), float64
+        Accumulated in float64 whatever the input dtype.
+    """
+    backend = backend_for(X, device)
+    Z = prepare_data(Z, "Z", None, backend)
+    V = check_matrix(V, "V", ndim=2, allow_1d=True)
+    if V.shape[0] != Z.shape[0]:
+        raise ValueError(
+            f"V must have one row per row of Z; found Z.shape={tuple(Z.shape)} "
+            f"and V.shape={tuple(V.shape)}"
+        )
+    xp = backend.xp
+    vector = V.ndim == 1
+    V64 = backend.asarray(V)
+    V64 = xp.astype(V64, xp.float64) if backend.name == "array-api" else V64.astype(np.float64)
+    if vector:
+        V64 = V64[:, None]
+    n = check_matrix(X, "X").shape[0]
+    result = xp.zeros((n, V64.shape[1]), dtype=xp.float64)
+    blocks = gram_blocks(
+        X, Z, kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0,
+        dtype=np.float64 if backend.name != "array-api" else None, device=device,
+        memory_budget=memory_budget, block_size=block_size, progress=_rename(progress, "matvec"),
+    )
+    for rows, cols, block in blocks:
+        result[rows, :] += block @ V64[cols, :]
+    return result[:, 0] if vector else result
+
+
+def _rename(progress, name):
+    if progress is None:
+        return None
+
+    def renamed(event):
+        from dataclasses import replace
+
+        progress(replace(event, phase=name))
+
+    return renamed

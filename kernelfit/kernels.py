@@ -1,0 +1,206 @@
+"""Kernel functions: each computes one block ``k(X_i, Z_j)`` into an output.
+
+No tiling and no I/O here: :mod:`kernelfit.gram_builder` owns blocking and memory.
+Squared distances are formed in float64 for every input dtype (the block is
+upcast), so float32 data loses nothing in the ``||x||^2 + ||z||^2 - 2 x.z``
+cancellation, and diagonal blocks of a symmetric Gram matrix get exact zeros.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from array_api_compat import array_namespace
+
+from .validation import check_positive
+
+__all__ = ["KERNELS", "Kernel", "make_kernel", "median_bandwidth"]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A positive-definite kernel evaluated block by block.
+
+    Parameters
+    ----------
+    name : {"gaussian", "laplacian", "linear", "polynomial", "callable"}
+        Kernel family.
+    bandwidth : float, optional
+        ``sigma`` for the gaussian ``exp(-||x-y||^2 / (2 sigma^2))`` and the
+        laplacian ``exp(-||x-y||_1 / sigma)``.
+    degree, gamma, coef0 : float
+        Polynomial kernel ``(gamma <x, y> + coef0) ** degree``; ``gamma=None``
+        means ``1 / n_features``.
+    function : callable, optional
+        For ``name="callable"``: ``function(X_block, Z_block) -> block``.
+    """
+
+    name: str
+    bandwidth: float | None = None
+    degree: float = 3
+    gamma: float | None = None
+    coef0: float = 1.0
+    function: Callable | None = None
+
+    @property
+    def flops_per_entry_per_feature(self) -> float:
+        """Approximate flops per Gram entry and input dimension (for GFLOP/s reports)."""
+        return 2.0 if self.name != "laplacian" else 3.0
+
+    def __call__(self, X, Z, out=None, *, same: bool = False):
+        """Evaluate ``k(X, Z)``.
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+        Z : array of shape (m, d)
+        out : array of shape (n, m), optional
+            Written in place (its dtype is kept) and returned.
+        same : bool, default False
+            ``X`` and ``Z`` are the same rows (a diagonal block): the diagonal
+            of the squared distances is set to exactly zero.
+
+        Returns
+        -------
+        array of shape (n, m)
+        """
+        xp = array_namespace(X, Z)
+        if self.name == "callable":
+            block = xp.asarray(self.function(X, Z))
+            if tuple(block.shape) != (X.shape[0], Z.shape[0]):
+                raise ValueError(
+                    f"the kernel callable returned shape {tuple(block.shape)}; "
+                    f"expected {(X.shape[0], Z.shape[0])}"
+                )
+        else:
+            block = _BLOCK_FUNCTIONS[self.name](self, xp, X, Z, same)
+        if out is None:
+            return xp.astype(block, X.dtype) if block.dtype != X.dtype else block
+        out[...] = block
+        return out
+
+
+def _as64(xp, A):
+    return A if A.dtype == xp.float64 else xp.astype(A, xp.float64)
+
+
+def _inner64(xp, X, Z, same: bool):
+    X64 = _as64(xp, X)
+    # A distinct operand avoids BLAS SYRK on one array, which crashes OpenBLAS
+    # on this class of machine for large shapes (see README: known hazards).
+    Z64 = xp.asarray(X64, copy=True) if same else _as64(xp, Z)
+    return X64, Z64, X64 @ xp.linalg.matrix_transpose(Z64)
+
+
+def _sqdist(xp, X, Z, same: bool):
+    X64, Z64, D = _inner64(xp, X, Z, same)
+    xn = xp.sum(X64 * X64, axis=1)
+    zn = xn if same else xp.sum(Z64 * Z64, axis=1)
+    D *= -2.0
+    D += xn[:, None]
+    D += zn[None, :]
+    D = xp.clip(D, 0.0, None)
+    if same:
+        n = D.shape[0]
+        D = xp.where(xp.eye(n, dtype=xp.bool), xp.zeros_like(D), D)
+    return D
+
+
+def _gaussian(kernel, xp, X, Z, same):
+    D = _sqdist(xp, X, Z, same)
+    return xp.exp(D * (-0.5 / kernel.bandwidth**2))
+
+
+def _laplacian(kernel, xp, X, Z, same):
+    X64, Z64 = _as64(xp, X), _as64(xp, Z)
+    D = xp.zeros((X.shape[0], Z.shape[0]), dtype=xp.float64)
+    step = max(1, (1 << 22) // max(1, X.shape[0] * Z.shape[0]))
+    for start in range(0, X.shape[1], step):
+        cols = slice(start, start + step)
+        D += xp.sum(xp.abs(X64[:, None, cols] - Z64[None, :, cols]), axis=2)
+    return xp.exp(D * (-1.0 / kernel.bandwidth))
+
+
+def _linear(kernel, xp, X, Z, same):
+    return _inner64(xp, X, Z, same)[2]
+
+
+def _polynomial(kernel, xp, X, Z, same):
+    gamma = kernel.gamma if kernel.gamma is not None else 1.0 / X.shape[1]
+    return (gamma * _inner64(xp, X, Z, same)[2] + kernel.coef0) ** kernel.degree
+
+
+_BLOCK_FUNCTIONS = {
+    "gaussian": _gaussian,
+    "laplacian": _laplacian,
+    "linear": _linear,
+    "polynomial": _polynomial,
+}
+
+KERNELS = (*_BLOCK_FUNCTIONS, "callable")
+
+
+def median_bandwidth(X, sample: int = 1000, seed: int = 0) -> float:
+    """Median heuristic: the median pairwise Euclidean distance over a sample, over sqrt(2).
+
+    Deterministic for a given ``seed``. Used when ``bandwidth=None``.
+    """
+    import numpy as np
+
+    from .backend import backend_for
+
+    Xn = backend_for(X).to_numpy(X)
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(Xn.shape[0], size=min(sample, Xn.shape[0]), replace=False)
+    S = np.asarray(Xn[np.sort(idx)], dtype=np.float64)
+    D = np.sqrt(_sqdist(np, S, S, True))
+    iu = np.triu_indices(S.shape[0], 1)
+    med = float(np.median(D[iu])) if iu[0].size else 1.0
+    return med / np.sqrt(2.0) if med > 0 else 1.0
+
+
+def make_kernel(kernel="gaussian", *, bandwidth=None, degree=3, gamma=None, coef0=1.0, X=None):
+    """Build a :class:`Kernel` from a name or callable, validating its parameters.
+
+    Parameters
+    ----------
+    kernel : str, Kernel or callable, default "gaussian"
+        One of :data:`KERNELS`, an existing :class:`Kernel`, or a function
+        ``f(X_block, Z_block) -> block``.
+    bandwidth : float, optional
+        Required > 0 for gaussian and laplacian. ``None`` uses
+        :func:`median_bandwidth` on ``X``.
+    degree, gamma, coef0 : float
+        Polynomial kernel parameters.
+    X : array, optional
+        Data for the median heuristic.
+
+    Returns
+    -------
+    Kernel
+
+    Raises
+    ------
+    ValueError
+        Unknown kernel name or ``bandwidth <= 0``.
+    """
+    if isinstance(kernel, Kernel):
+        return kernel
+    if callable(kernel):
+        return Kernel("callable", function=kernel)
+    if kernel not in _BLOCK_FUNCTIONS:
+        raise ValueError(f"unknown kernel {kernel!r}; expected one of {KERNELS} or a callable")
+    if kernel in ("gaussian", "laplacian"):
+        if bandwidth is None:
+            if X is None:
+                raise ValueError(f"the {kernel} kernel needs a bandwidth (or data for a default)")
+            bandwidth = median_bandwidth(X)
+        bandwidth = check_positive(bandwidth, "bandwidth")
+    if kernel == "polynomial":
+        if gamma is not None:
+            gamma = check_positive(gamma, "gamma")
+        if not isinstance(degree, numbers.Real) or degree <= 0:
+            raise ValueError(f"degree must be > 0; found {degree!r}")
+    return Kernel(kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=float(coef0))

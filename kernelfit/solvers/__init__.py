@@ -1,0 +1,21 @@
+"""Exact solves, fallbacks, and minimum-norm tools."""
+
+from .exact import METHODS, SolveInfo, SolverFallbackWarning, factorize, solve
+from .interpolants import Interpolant, forced_labels_interpolant, random_centers_interpolant
+from .min_norm import MinNormResult, SGDResult, min_norm, rkhs_norm, sgd_linear
+
+__all__ = [
+    "METHODS",
+    "Interpolant",
+    "MinNormResult",
+    "SGDResult",
+    "SolveInfo",
+    "SolverFallbackWarning",
+    "factorize",
+    "forced_labels_interpolant",
+    "min_norm",
+    "random_centers_interpolant",
+    "rkhs_norm",
+    "sgd_linear",
+    "solve",
+]

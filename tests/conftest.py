@@ -1,0 +1,68 @@
+"""Test-suite wiring: real data location, GPU detection, subprocess runner.
+
+The package never refers to the shared data folder; only the tests point
+``KERNELFIT_DATA`` at it (unless the caller already set it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+if "KERNELFIT_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["KERNELFIT_DATA"] = str(SHARED_DATA)
+
+
+def _has_gpu() -> bool:
+    from kernelfit.backend import cuda_available
+
+    return cuda_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    if _has_gpu():
+        return
+    skip = pytest.mark.skip(reason="needs CuPy and a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def run_python():
+    """Run a Python snippet in a fresh interpreter; returns CompletedProcess.
+
+    Used for shapes that crash the bundled OpenBLAS, so that a segfault fails
+    one test instead of killing the run.
+    """
+
+    def run(code: str, timeout: float = 600, env: dict | None = None):
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+            env=full_env, cwd=REPO,
+        )
+
+    return run
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(12345)
+
+
+def tol(dtype) -> dict:
+    """Dtype-appropriate tolerances for comparisons against references."""
+    import numpy as np
+
+    return {"rtol": 2e-5, "atol": 2e-5} if np.dtype(dtype) == np.float32 else {
+        "rtol": 1e-10, "atol": 1e-11}
