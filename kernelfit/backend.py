@@ -17,10 +17,10 @@ import numpy as np
 
 __all__ = [
     "Backend",
-    "numpy_dtype",
     "NotPositiveDefiniteError",
     "backend_for",
     "cuda_available",
+    "numpy_dtype",
     "resolve_device",
 ]
 

@@ -129,7 +129,8 @@ def test_gram_feature_mismatch_gives_both_shapes():
 
 def test_gram_refuses_budget_before_allocating():
     X = np.ones((100_000, 2))
-    with pytest.raises(MemoryBudgetError, match=r"80,000,000,000 bytes.*budget of .*1,000,000 bytes"):
+    match = r"80,000,000,000 bytes.*budget of .*1,000,000 bytes"
+    with pytest.raises(MemoryBudgetError, match=match):
         kf.gram(X, bandwidth=1.0, memory_budget=1_000_000)
 
 

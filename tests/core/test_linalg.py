@@ -1,5 +1,7 @@
 """The tiled Cholesky and triangular solves against SciPy, on every storage."""
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -78,7 +80,8 @@ def test_nan_in_matrix_is_an_error_not_silent():
 def test_graph_is_complete_and_ordered():
     nt = 5
     ops = cholesky_graph(nt)
-    counts = {kind: sum(op.kind == kind for op in ops) for kind in ("potrf", "trsm", "syrk", "gemm")}
+    kinds = ("potrf", "trsm", "syrk", "gemm")
+    counts = {kind: sum(op.kind == kind for op in ops) for kind in kinds}
     assert counts == {"potrf": 5, "trsm": 10, "syrk": 10, "gemm": 10}
     done = set()
     for op in ops:  # every tile a step reads was finished earlier in the same step
@@ -94,7 +97,7 @@ def test_progress_reports_gflop_and_finishes():
     assert events[0].phase == "cholesky" and events[0].unit == "GFLOP"
     assert events[-1].finished
     assert events[-1].done == pytest.approx(events[-1].total)
-    assert all(a.done <= b.done for a, b in zip(events, events[1:], strict=False))
+    assert all(a.done <= b.done for a, b in itertools.pairwise(events))
 
 
 def test_resume_from_panel_matches_uninterrupted():
