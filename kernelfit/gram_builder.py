@@ -19,7 +19,14 @@ from .memory import check_budget, parse_budget
 from .progress import phase
 from .validation import check_finite_rows, check_matrix
 
-__all__ = ["block_size_for", "gram", "gram_blocks", "kernel_matvec", "prepare_data"]
+__all__ = [
+    "block_size_for",
+    "gram",
+    "gram_blocks",
+    "kernel_matvec",
+    "prepare_data",
+    "symmetric_matvec",
+]
 
 #: Largest block edge used by default; large enough for BLAS-3 efficiency.
 MAX_BLOCK = 2048
@@ -253,6 +260,7 @@ def kernel_matvec(
     memory_budget=None,
     block_size=None,
     progress=None,
+    phase_name="matvec",
 ):
     """Compute ``K(X, Z) @ V`` in blocks, never holding ``K``.
 
@@ -264,7 +272,9 @@ def kernel_matvec(
     kernel, bandwidth, degree, gamma, coef0
         See :func:`kernelfit.kernels.make_kernel`.
     device, memory_budget, block_size, progress
-        As in :func:`gram`; the progress phase is ``"matvec"``.
+        As in :func:`gram`.
+    phase_name : str, default "matvec"
+        Name of the progress phase (e.g. ``"predict"``).
 
     Returns
     -------
@@ -290,10 +300,60 @@ def kernel_matvec(
     blocks = gram_blocks(
         X, Z, kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0,
         dtype=np.float64 if backend.name != "array-api" else None, device=device,
-        memory_budget=memory_budget, block_size=block_size, progress=_rename(progress, "matvec"),
+        memory_budget=memory_budget, block_size=block_size,
+        progress=_rename(progress, phase_name),
     )
     for rows, cols, block in blocks:
         result[rows, :] += block @ V64[cols, :]
+    return result[:, 0] if vector else result
+
+
+def symmetric_matvec(X, V, kernel="gaussian", *, bandwidth=None, degree=3, gamma=None,
+                     coef0=1.0, device="auto", memory_budget=None, block_size=None,
+                     progress=None, phase_name="matvec"):
+    """Compute ``K(X, X) @ V`` in float64 from the lower blocks only (half the work of
+    :func:`kernel_matvec`); used for residuals and refinement.
+
+    Parameters
+    ----------
+    X : array of shape (n, d)
+    V : array of shape (n,) or (n, k)
+    kernel, bandwidth, degree, gamma, coef0, device, memory_budget, block_size
+        As in :func:`gram`.
+    progress : callable, optional
+        Progress callback.
+    phase_name : str, default "matvec"
+        Name of the progress phase.
+
+    Returns
+    -------
+    array of shape (n,) or (n, k), float64
+    """
+    backend = backend_for(X, device)
+    V = check_matrix(V, "V", ndim=2, allow_1d=True)
+    n = check_matrix(X, "X").shape[0]
+    if V.shape[0] != n:
+        raise ValueError(
+            f"V must have one row per row of X; found X.shape={tuple(X.shape)} "
+            f"and V.shape={tuple(V.shape)}"
+        )
+    xp = backend.xp
+    V64 = backend.asarray(V)
+    V64 = xp.astype(V64, xp.float64) if backend.name == "array-api" else V64.astype(np.float64)
+    vector = V64.ndim == 1
+    if vector:
+        V64 = V64[:, None]
+    result = xp.zeros((n, V64.shape[1]), dtype=xp.float64)
+    blocks = gram_blocks(
+        X, None, kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0,
+        dtype=np.float64 if backend.name != "array-api" else None, device=device,
+        memory_budget=memory_budget, block_size=block_size,
+        progress=_rename(progress, phase_name),
+    )
+    for rows, cols, block in blocks:
+        result[rows, :] += block @ V64[cols, :]
+        if rows != cols:
+            result[cols, :] += xp.linalg.matrix_transpose(block) @ V64[rows, :]
     return result[:, 0] if vector else result
 
 

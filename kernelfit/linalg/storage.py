@@ -27,8 +27,10 @@ DEFAULT_TILE = 2048
 
 
 def default_tile_size(n: int) -> int:
-    """Tile edge for an ``n x n`` matrix: 2048, or ``n`` when smaller."""
-    return max(1, min(DEFAULT_TILE, n))
+    """Tile edge for an ``n x n`` matrix: at most 2048, with tiles of near-equal size
+    (60,000 gives 30 tiles of 2,000, so the packed lower tiles waste nothing)."""
+    nt = -(-max(1, n) // DEFAULT_TILE)
+    return max(1, -(-n // nt))
 
 
 class TileStorage:

@@ -1,0 +1,38 @@
+"""``kernelfit datasets``: what data is present, where, and whether it verified."""
+
+from __future__ import annotations
+
+import json
+
+from .tables import format_table
+
+__all__ = ["register"]
+
+
+def register(sub) -> None:
+    """Add the ``datasets`` sub-command."""
+    p = sub.add_parser("datasets", help="show which data sets are present and verified")
+    p.add_argument("--data-dir", default=None, help="directory searched first")
+    p.add_argument("--no-verify", action="store_true", help="skip checksum verification")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Print one row per known data set."""
+    from ..datasets import dataset_status
+
+    records = dataset_status(args.data_dir, verify=not args.no_verify)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2))
+        return 0
+    rows = []
+    for r in records:
+        verified = {True: "yes", False: "NO", None: "-"}[r.verified]
+        rows.append((r.name, "yes" if r.present else "no", r.format or "-", verified,
+                     r.path or "-"))
+    print(format_table(rows, headers=("data set", "present", "format", "verified", "path")))
+    for r in records:
+        for note in r.notes:
+            print(f"  {r.name}: {note}")
+    return 0

@@ -1,0 +1,251 @@
+"""One exact kernel experiment on a labelled image data set, end to end.
+
+``load -> (features) -> Gram into packed tiles -> tiled Cholesky -> float64
+solves -> matrix-free residual -> predict``, with a timing per phase, the
+peak memory, and a JSON-ready :class:`ExperimentResult`. The CLI's data-set
+commands and ``kernelfit reproduce`` are faces over :func:`run_experiment`.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .gram_builder import kernel_matvec, symmetric_matvec
+from .kernels import make_kernel
+from .memory import parse_budget
+
+__all__ = ["DEFAULT_BANDWIDTH", "ExperimentConfig", "ExperimentResult", "run_experiment"]
+
+#: Default Gaussian bandwidth (sigma, on pixels scaled to [0, 1]) per data set,
+#: chosen by held-out validation on the training set (see docs/cli.md).
+DEFAULT_BANDWIDTH = {"mnist": 5.0, "fashion-mnist": 5.0, "cifar10": 10.0}
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that defines a run (serialized into the result)."""
+
+    dataset: str = "mnist"
+    kernel: str = "gaussian"
+    bandwidth: float | str | None = None
+    reg: float = 0.0
+    features: str = "none"
+    feature_params: dict = field(default_factory=dict)
+    n_train: int | None = None
+    n_test: int | None = None
+    seed: int = 0
+    dtype: str = "float64"
+    device: str = "auto"
+    memory_budget: str | int | None = None
+    tile_size: int | None = None
+    data_dir: str | None = None
+    download: bool = True
+
+
+@dataclass
+class ExperimentResult:
+    """Figures, timings and provenance of one run; ``to_dict()`` is the JSON output."""
+
+    config: dict
+    dataset: dict
+    n_train: int
+    n_test: int
+    n_features: int
+    bandwidth: float | None
+    train_error: float
+    test_error: float
+    rkhs_norm: float
+    relative_residual: float
+    solver: str
+    storage: str
+    timings: dict
+    peak_rss_bytes: int
+    versions: dict
+    machine: dict
+    started: str
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""
+        return asdict(self)
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def environment() -> tuple[dict, dict]:
+    """Versions of Python, NumPy, SciPy and the BLAS, and a description of the machine."""
+    import os
+
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    from . import __version__
+
+    blas = [
+        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+        for info in threadpool_info()
+    ]
+    versions = {"kernelfit": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "scipy": scipy.__version__, "blas": blas}
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+               "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), None)
+        machine["cpu"] = model or machine["cpu"]
+    except OSError:
+        pass
+    from .backend import cuda_available
+
+    if cuda_available():
+        import cupy
+
+        machine["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return versions, machine
+
+
+def _load(config, progress):
+    from . import datasets
+
+    loader = {"mnist": datasets.load_mnist, "fashion-mnist": datasets.load_fashion_mnist,
+              "cifar10": datasets.load_cifar10}.get(config.dataset)
+    if loader is None:
+        raise ValueError(f"unknown dataset {config.dataset!r}; expected mnist, fashion-mnist "
+                         "or cifar10")
+    data = loader(data_dir=config.data_dir, progress=progress, download=config.download)
+    rng = np.random.default_rng(config.seed)
+
+    def subset(X, y, n):
+        if n is None or n >= len(y):
+            return X, y
+        if n < 1:
+            raise ValueError(f"subset size must be >= 1; found {n}")
+        idx = np.sort(rng.permutation(len(y))[:n])
+        return X[idx], y[idx]
+
+    Xtr, ytr = subset(data.X_train, data.y_train, config.n_train)
+    Xte, yte = subset(data.X_test, data.y_test, config.n_test)
+    return data, Xtr, ytr, Xte, yte
+
+
+def _features(config, Xtr, Xte, dtype, progress):
+    if config.features in (None, "none"):
+        flat = [X.reshape(len(X), -1).astype(dtype) / dtype(255) for X in (Xtr, Xte)]
+        return flat[0], flat[1]
+    from .features import make_feature_map
+
+    fmap = make_feature_map(config.features, **config.feature_params)
+    fmap.set_params(progress=progress) if "progress" in fmap.get_params() else None
+    Ftr = np.asarray(fmap.fit_transform(Xtr), dtype=dtype)
+    return Ftr, np.asarray(fmap.transform(Xte), dtype=dtype)
+
+
+def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0):
+    """Pick the bandwidth with the lowest error on a held-out part of the training set.
+
+    Returns
+    -------
+    best : float
+    errors : dict of float to float
+        Validation error of each candidate.
+    """
+    from .estimators import KernelClassifier
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    n_val = min(n_val, len(y) // 5)
+    val, fit = order[:n_val], order[n_val : n_val + n_fit]
+    errors = {}
+    for bw in candidates:
+        clf = KernelClassifier(kernel=kernel, bandwidth=float(bw), reg=reg).fit(X[fit], y[fit])
+        errors[float(bw)] = float(np.mean(clf.predict(X[val]) != y[val]))
+    best = min(errors, key=lambda b: (errors[b], -b))
+    return best, errors
+
+
+def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
+    """Run one exact kernel experiment; see the module docstring for the phases.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    progress : callable, optional
+        Progress callback; phases ``load``, ``features``, ``gram``, ``cholesky``,
+        ``solve``, ``matvec`` (residual) and ``predict``.
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    from .estimators import KernelClassifier
+
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if config.dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64; found {config.dtype!r}")
+    dtype = np.float32 if config.dtype == "float32" else np.float64
+    timings = {}
+    t0 = time.perf_counter()
+    data, Xtr, ytr, Xte, yte = _load(config, progress)
+    timings["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Ftr, Fte = _features(config, Xtr, Xte, dtype, progress)
+    timings["features"] = time.perf_counter() - t0
+    bandwidth = config.bandwidth
+    bandwidth_search = None
+    if config.kernel in ("gaussian", "laplacian"):
+        if bandwidth == "auto":
+            t0 = time.perf_counter()
+            median = make_kernel(config.kernel, X=Ftr).bandwidth
+            grid = [median * f for f in (0.5, 0.7, 1.0, 1.4, 2.0)]
+            bandwidth, bandwidth_search = select_bandwidth(Ftr, ytr, config.kernel, grid,
+                                                           config.seed)
+            timings["bandwidth_search"] = time.perf_counter() - t0
+        elif bandwidth is None:
+            bandwidth = (DEFAULT_BANDWIDTH.get(config.dataset)
+                         if config.features in (None, "none") else None)
+    budget = parse_budget(config.memory_budget)
+    clf = KernelClassifier(
+        kernel=config.kernel, bandwidth=bandwidth, reg=config.reg, dtype=dtype,
+        device=config.device, memory_budget=budget, tile_size=config.tile_size,
+        progress=progress,
+    )
+    clf.fit(Ftr, ytr)
+    timings.update(clf.timings_)
+    kernel = clf.kernel_
+    Y = clf._binarizer.transform(ytr).astype(np.float64)
+    Y = Y[:, 0] if Y.shape[1] == 1 and clf.dual_coef_.ndim == 1 else Y
+    t0 = time.perf_counter()
+    KA = symmetric_matvec(Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
+                          phase_name="residual")
+    KA = np.asarray(KA)
+    timings["residual"] = time.perf_counter() - t0
+    resid = float(np.linalg.norm(KA + config.reg * clf.dual_coef_ - Y) / np.linalg.norm(Y))
+    norm = float(np.sqrt(max(np.sum(clf.dual_coef_ * KA), 0.0)))
+    train_pred = clf.classes_[(KA > 0).astype(int)] if KA.ndim == 1 else clf.classes_[
+        np.argmax(KA, axis=1)]
+    t0 = time.perf_counter()
+    scores = np.asarray(kernel_matvec(Fte, Ftr, clf.dual_coef_, kernel, device=config.device,
+                                      progress=progress, phase_name="predict"))
+    test_pred = clf.classes_[(scores > 0).astype(int)] if scores.ndim == 1 else clf.classes_[
+        np.argmax(scores, axis=1)]
+    timings["predict"] = time.perf_counter() - t0
+    versions, machine = environment()
+    cfg = asdict(config)
+    if bandwidth_search is not None:
+        cfg["bandwidth_search"] = {str(k): v for k, v in bandwidth_search.items()}
+    return ExperimentResult(
+        config=cfg, dataset={"name": data.display_name, **data.source.to_dict()},
+        n_train=len(ytr), n_test=len(yte), n_features=int(Ftr.shape[1]),
+        bandwidth=kernel.bandwidth, train_error=float(np.mean(train_pred != ytr)),
+        test_error=float(np.mean(test_pred != yte)), rkhs_norm=norm,
+        relative_residual=resid, solver=clf.solver_, storage="packed",
+        timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=_peak_rss(),
+        versions=versions, machine=machine, started=started,
+    )

@@ -1,0 +1,82 @@
+"""The kernelfit command, run as a subprocess on a small subset of the real MNIST."""
+
+import json
+import os
+import subprocess
+import sys
+from importlib.resources import files
+
+import pytest
+
+from kernelfit.cli import build_parser, main
+
+DATA = os.environ.get("KERNELFIT_DATA")
+needs_mnist = pytest.mark.skipif(
+    not DATA or not os.path.isdir(os.path.join(DATA, "mnist")),
+    reason="real MNIST not found (set KERNELFIT_DATA)",
+)
+
+
+def kernelfit(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "kernelfit.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ})
+
+
+@needs_mnist
+def test_mnist_subset_end_to_end_json_matches_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    out = tmp_path / "run.json"
+    proc = kernelfit("mnist", "--n-train", "1500", "--n-test", "500", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for label in ("train error", "test error", "RKHS norm", "relative residual",
+                  "time: cholesky", "peak memory"):
+        assert label in proc.stdout
+    for bar in ("gram", "cholesky", "solve", "predict"):  # one progress bar per phase
+        assert f"{bar}:" in proc.stderr
+    record = json.loads(out.read_text())
+    schema = json.loads(files("kernelfit.schemas").joinpath("experiment.schema.json").read_text())
+    jsonschema.validate(record, schema)
+    assert record["train_error"] == 0.0
+    assert record["test_error"] < 0.15  # 1,500 points already beat chance by far
+    assert record["relative_residual"] < 1e-8
+    assert record["dataset"]["verified"] is True
+    assert record["n_train"] == 1500 and record["n_features"] == 784
+
+
+@needs_mnist
+def test_quiet_run_prints_no_bars_and_auto_bandwidth_uses_training_data(tmp_path):
+    out = tmp_path / "run.json"
+    proc = kernelfit("mnist", "--n-train", "1200", "--n-test", "200", "--bandwidth", "auto",
+                     "--quiet", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "cholesky:" not in proc.stderr
+    record = json.loads(out.read_text())
+    assert len(record["config"]["bandwidth_search"]) == 5
+    assert record["bandwidth"] == pytest.approx(float(min(
+        record["config"]["bandwidth_search"],
+        key=lambda b: (record["config"]["bandwidth_search"][b], -float(b)))))
+
+
+def test_bad_bandwidth_is_a_clear_error():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["mnist", "--bandwidth", "wide"])
+
+
+def test_missing_data_lists_what_to_put_where(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERNELFIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERNELFIT_CACHE", str(tmp_path / "cache"))
+    code = main(["mnist", "--data-dir", str(tmp_path), "--quiet", "--n-train", "10",
+                 "--no-download"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "train-images-idx3-ubyte" in err
+
+
+def test_negative_reg_is_rejected(capsys):
+    code = main(["mnist", "--reg", "-1", "--quiet"]) if DATA else 1
+    assert code == 1
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "mnist" in capsys.readouterr().out
