@@ -45,7 +45,9 @@ def register(sub) -> None:
         p.add_argument("--n-train", type=int, default=None, help="training subset size")
         p.add_argument("--n-test", type=int, default=None, help="test subset size")
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+        p.add_argument("--dtype", choices=["float32", "float64", "mixed"], default="mixed",
+                       help="storage of K and its factor; 'mixed' (default): a float32 factor "
+                       "refined to float64 accuracy with float64 residuals")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
         p.add_argument("--memory-budget", default=None,
                        help="bytes or e.g. '16GiB' for the n x n storage (default 80%% of free)")
