@@ -1,0 +1,164 @@
+"""The solve benchmark: kernelfit against scikit-learn and the machine's floor, in one run.
+
+For each n (MNIST subsets, or synthetic data beyond 60,000) it measures, in
+the same run so that ratios are fair on a noisy machine:
+
+(a) kernelfit: Gram into packed tiles, tiled Cholesky, solve (or refinement),
+    residual; time, GFLOP/s and peak RSS per phase, in a child process;
+(b) scikit-learn ``KernelRidge(kernel="rbf")`` with the same gamma and a
+    negligible alpha, in a child process: a crash is reported as a crash,
+    and a size that cannot fit as the memory it would need;
+(c) the floor ``(n^3 / 3 + n^2 d) / R_gemm`` with ``R_gemm`` measured here.
+
+``kernelfit bench solve`` and ``bench/bench_solve.py`` are its faces.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["gemm_rate", "solve_benchmark"]
+
+BANDWIDTH = 5.0
+SKLEARN_ALPHA = 1e-10
+
+
+def gemm_rate(dtype, size=4096, repeats=3) -> float:
+    """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays."""
+    from scipy.linalg import blas
+
+    rng = np.random.default_rng(1)
+    A = np.asfortranarray(rng.random((size, size)).astype(dtype))
+    B = np.asfortranarray(rng.random((size, size)).astype(dtype))
+    C = np.zeros((size, size), dtype=dtype, order="F")
+    fn = blas.sgemm if np.dtype(dtype) == np.float32 else blas.dgemm
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(1.0, A, B, 0.0, C, overwrite_c=1)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size**3 / best / 1e9
+
+
+def _data(n: int, source: str):
+    if source == "mnist" and n <= 60000:
+        from .datasets import load_mnist
+
+        d = load_mnist()
+        X = d.X_train[:n].reshape(n, -1).astype(np.float64) / 255
+        return X, d.y_train[:n]
+    rng = np.random.default_rng(0)
+    return rng.random((n, 784)) * 0.3, rng.integers(0, 10, n)
+
+
+def _peak_rss() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _child_kernelfit(n, dtype, source) -> dict:
+    from .estimators import KernelClassifier
+    from .gram_builder import symmetric_matvec
+
+    X, y = _data(n, source)
+    X = X.astype(np.float64 if dtype == "float64" else np.float32)
+    t0 = time.perf_counter()
+    clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype).fit(X, y)
+    total = time.perf_counter() - t0
+    Y = np.eye(len(clf.classes_))[np.searchsorted(clf.classes_, y)]
+    if dtype == "mixed":
+        resid = clf.refinement_.residuals[-1]
+    else:
+        KA = symmetric_matvec(X, clf.dual_coef_, clf.kernel_)
+        resid = float(np.linalg.norm(KA - Y) / np.linalg.norm(Y))
+    t = clf.timings_
+    return {"seconds": total, "timings": t, "relative_residual": resid,
+            "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
+            "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": _peak_rss(),
+            "solver": clf.solver_}
+
+
+def _child_sklearn(n, dtype, source) -> dict:
+    from sklearn.kernel_ridge import KernelRidge
+
+    X, y = _data(n, source)
+    Y = np.eye(10)[y]
+    t0 = time.perf_counter()
+    model = KernelRidge(kernel="rbf", gamma=1 / (2 * BANDWIDTH**2), alpha=SKLEARN_ALPHA)
+    model.fit(X, Y)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "peak_rss": _peak_rss()}
+
+
+def _run_child(kind, n, dtype, source, timeout) -> dict:
+    cmd = [sys.executable, "-m", "kernelfit.benchmarks", kind, str(n), dtype, source]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timed out after {timeout} s"}
+    if proc.returncode != 0:
+        sig = -proc.returncode if proc.returncode < 0 else None
+        what = f"crashed (signal {sig})" if sig else f"failed (exit {proc.returncode})"
+        return {"status": what, "stderr": proc.stderr[-500:]}
+    return {"status": "ok", **json.loads(proc.stdout.strip().splitlines()[-1])}
+
+
+def sklearn_bytes_needed(n: int, d: int = 784) -> int:
+    """Memory KernelRidge needs: K and LAPACK's copy in float64, plus the data."""
+    return 2 * n * n * 8 + n * d * 8
+
+
+def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklearn=True,
+                    timeout=7200, report=None) -> list[dict]:
+    """Run the benchmark; returns one row per (n, dtype).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    dtypes : sequence of {"mixed", "float64", "float32"}
+    source : {"mnist", "synthetic"}
+        MNIST subsets (synthetic data beyond 60,000).
+    sklearn : bool, default True
+        Also run scikit-learn's KernelRidge (once per n, in float64).
+    timeout : float
+        Seconds allowed per child process.
+    report : callable, optional
+        Called with each finished row (the CLI prints it).
+    """
+    from .memory import available_memory
+
+    rows = []
+    for n in sizes:
+        sk = None
+        if sklearn:
+            need = sklearn_bytes_needed(n)
+            if need > 0.9 * available_memory():
+                sk = {"status": "cannot run here", "bytes_needed": need}
+            else:
+                sk = _run_child("sklearn", n, "float64", source, timeout)
+        for dtype in dtypes:
+            rate = gemm_rate(np.float64 if dtype == "float64" else np.float32)
+            ours = _run_child("kernelfit", n, dtype, source, timeout)
+            floor = (n**3 / 3 + n * n * 784) / (rate * 1e9)
+            row = {"n": n, "dtype": dtype, "gemm_gflops": rate, "floor_seconds": floor,
+                   "kernelfit": ours, "sklearn": sk}
+            if ours.get("status") == "ok":
+                row["time_over_floor"] = ours["seconds"] / floor
+                if sk and sk.get("status") == "ok":
+                    row["speedup_vs_sklearn"] = sk["seconds"] / ours["seconds"]
+                    row["memory_vs_sklearn"] = ours["peak_rss"] / sk["peak_rss"]
+            rows.append(row)
+            if report is not None:
+                report(row)
+    return rows
+
+
+if __name__ == "__main__":  # child process: python -m kernelfit.benchmarks KIND N DTYPE SOURCE
+    kind, n, dtype, source = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    child = {"kernelfit": _child_kernelfit, "sklearn": _child_sklearn}[kind]
+    print(json.dumps(child(n, dtype, source)))

@@ -1,0 +1,62 @@
+"""``kernelfit bench solve``: the solve benchmark (see :mod:`kernelfit.benchmarks`)."""
+
+from __future__ import annotations
+
+import time
+
+from ..memory import format_bytes
+
+__all__ = ["format_row", "register"]
+
+
+def register(sub) -> None:
+    """Add ``bench`` with its ``solve`` benchmark."""
+    p = sub.add_parser("bench", help="benchmarks (prints a table, writes JSON)")
+    which = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    s = which.add_parser("solve", help="exact solve: kernelfit vs scikit-learn vs the floor")
+    s.add_argument("--n", type=int, nargs="+", default=[5000, 10000, 20000, 40000, 60000])
+    s.add_argument("--dtype", nargs="+", default=["mixed", "float64"],
+                   choices=["mixed", "float64", "float32"])
+    s.add_argument("--data", choices=["mnist", "synthetic"], default="mnist")
+    s.add_argument("--no-sklearn", action="store_true")
+    s.add_argument("--json", default="bench/results/solve.json", metavar="PATH")
+    s.set_defaults(func=run)
+
+
+def format_row(row) -> str:
+    """One printed line per benchmark row."""
+    ours, sk = row["kernelfit"], row["sklearn"] or {}
+    if ours.get("status") != "ok":
+        text = f"kernelfit {ours.get('status')}"
+    else:
+        t = ours["timings"]
+        text = (f"kernelfit {ours['seconds']:7.1f} s ({row['time_over_floor']:.2f}x floor; gram "
+                f"{t['gram']:.1f} s, chol {t['cholesky']:.1f} s = {ours['cholesky_gflops']:.0f} "
+                f"GF/s) resid {ours['relative_residual']:.1e} peak "
+                f"{format_bytes(ours['peak_rss'])}")
+    if sk.get("status") == "ok":
+        sk_text = f"sklearn {sk['seconds']:.1f} s peak {format_bytes(sk['peak_rss'])}"
+    elif "bytes_needed" in sk:
+        sk_text = f"sklearn cannot run: needs {format_bytes(sk['bytes_needed'])}"
+    else:
+        sk_text = f"sklearn {sk.get('status', 'skipped')}"
+    return (f"n={row['n']:6d} {row['dtype']:7s} GEMM {row['gemm_gflops']:5.0f} GF/s floor "
+            f"{row['floor_seconds']:7.1f} s | {text} | {sk_text}")
+
+
+def run(args) -> int:
+    """Run the benchmark, print each row as it finishes, write JSON."""
+    import sys
+
+    from ..benchmarks import solve_benchmark
+    from ..experiments import environment
+    from .experiment_cmd import write_json_atomically
+
+    rows = solve_benchmark(args.n, args.dtype, source=args.data, sklearn=not args.no_sklearn,
+                           report=lambda row: print(format_row(row), flush=True))
+    versions, machine = environment()
+    write_json_atomically(args.json, {
+        "command": "kernelfit " + " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d %H:%M"),
+        "rows": rows, "versions": versions, "machine": machine,
+    })
+    return 0
