@@ -67,20 +67,44 @@ class TileOp:
         }[self.kind]
 
 
-def cholesky_graph(nt: int, start: int = 0) -> list[TileOp]:
-    """The right-looking tiled Cholesky on ``nt x nt`` tiles, from panel ``start``.
+def cholesky_graph(nt: int, start: int = 0, order: str = "right") -> list[TileOp]:
+    """The tiled Cholesky on ``nt x nt`` tiles, from panel ``start``.
 
-    Operations are listed in a valid sequential order; every operation on
-    tile ``(i, j)`` at step ``k`` depends on the previous writer of that tile
-    and on the writers of :attr:`TileOp.reads` at step ``k``.
+    Parameters
+    ----------
+    nt : int
+        Tiles per side.
+    start : int, default 0
+        First panel (columns before it are already factorized).
+    order : {"right", "left"}, default "right"
+        ``"right"``: after factorizing panel ``k``, update the whole trailing
+        matrix (each trailing tile is touched at every step). ``"left"``:
+        before factorizing panel ``k``, apply every earlier panel to it, so
+        step ``k`` writes only column ``k`` (what out-of-core storage needs).
+
+    Returns
+    -------
+    list of TileOp
+        In a valid sequential order. An operation writing tile ``(i, j)``
+        depends on the previous writer of that tile and on the writers of
+        :attr:`TileOp.reads`. In left-looking order the panel of an
+        operation is its column ``j``; :attr:`TileOp.k` names the factor
+        column it applies.
     """
+    if order not in ("right", "left"):
+        raise ValueError(f"order must be 'right' or 'left'; found {order!r}")
     ops = []
     for k in range(start, nt):
+        if order == "left":
+            for j in range(k):
+                ops.append(TileOp("syrk", k, k, j))
+                ops.extend(TileOp("gemm", i, k, j) for i in range(k + 1, nt))
         ops.append(TileOp("potrf", k, k, k))
         ops.extend(TileOp("trsm", i, k, k) for i in range(k + 1, nt))
-        for j in range(k + 1, nt):
-            ops.append(TileOp("syrk", j, j, k))
-            ops.extend(TileOp("gemm", i, j, k) for i in range(j + 1, nt))
+        if order == "right":
+            for j in range(k + 1, nt):
+                ops.append(TileOp("syrk", j, j, k))
+                ops.extend(TileOp("gemm", i, j, k) for i in range(j + 1, nt))
     return ops
 
 
@@ -116,17 +140,27 @@ def tiled_cholesky(storage, *, progress=None, start_panel: int = 0, on_panel_don
     """
     backend = storage.backend
     sizes = [storage.bounds(i).stop - storage.bounds(i).start for i in range(storage.nt)]
-    ops = cholesky_graph(storage.nt, start_panel)
+    order = getattr(storage, "preferred_order", "right")
+    ops = cholesky_graph(storage.nt, start_panel, order)
     total = sum(op.flops(sizes) for op in ops) / 1e9
-    panel = {}
-    step = start_panel
+    begin, end = getattr(storage, "begin_panel", None), getattr(storage, "end_panel", None)
+    panel = {}  # factor tiles of the current panel, by row
+    finished = {}  # left-looking: tiles of an earlier factor column being applied
+    step = None
     with phase(progress, "cholesky", total=total, unit="GFLOP") as bar:
         for op in ops:
-            if op.k != step:
-                if on_panel_done is not None:
-                    on_panel_done(step)
+            op_panel = op.k if order == "right" else op.j
+            if op_panel != step:
+                if step is not None:
+                    _finish_panel(step, end, on_panel_done)
                 panel.clear()
-                step = op.k
+                step = op_panel
+                if begin is not None:
+                    begin(step)
+            if op.kind in ("syrk", "gemm") and order == "left":
+                _left_update(op, storage, backend, finished)
+                bar.advance(op.flops(sizes) / 1e9)
+                continue
             target = storage.tile(op.i, op.j)
             if op.kind == "potrf":
                 try:
@@ -145,6 +179,28 @@ def tiled_cholesky(storage, *, progress=None, start_panel: int = 0, on_panel_don
                 result = backend.gemm_nt(target, panel[op.i], panel[op.j])
             storage.store(op.i, op.j, result)
             bar.advance(op.flops(sizes) / 1e9)
-        if ops and on_panel_done is not None:
-            on_panel_done(step)
+        if step is not None:
+            _finish_panel(step, end, on_panel_done)
     return storage
+
+
+def _left_update(op, storage, backend, finished):
+    """Apply factor column ``op.k`` to tile ``(op.i, op.j)`` of the current panel."""
+    for tile in op.reads:
+        if tile not in finished:
+            finished[tile] = storage.tile(*tile)
+    target = storage.tile(op.i, op.j)
+    if op.kind == "syrk":
+        result = backend.syrk(target, finished[(op.j, op.k)])
+    else:
+        result = backend.gemm_nt(target, finished[(op.i, op.k)], finished[(op.j, op.k)])
+    storage.store(op.i, op.j, result)
+    if op.i == storage.nt - 1:  # column op.k fully applied: drop it (bounded working set)
+        finished.clear()
+
+
+def _finish_panel(k, end, on_panel_done):
+    if end is not None:
+        end(k)
+    if on_panel_done is not None:
+        on_panel_done(k)
