@@ -81,7 +81,8 @@ def refine_solution(storage, X, Y, kernel, *, reg=0.0, tol=1e-13, max_iter=10,
     backend = storage.backend
     Y64 = np.asarray(backend.to_numpy(Y) if not isinstance(Y, np.ndarray) else Y, np.float64)
     y_norm = float(np.linalg.norm(Y64)) or 1.0
-    alpha = np.asarray(backend.to_numpy(cholesky_solve(storage, backend.asarray(Y64))))
+    alpha = np.asarray(backend.to_numpy(cholesky_solve(storage, backend.asarray(Y64),
+                                                       progress=progress)))
     info = RefinementInfo()
     for it in range(max_iter + 1):
         KA = np.asarray(backend.to_numpy(symmetric_matvec(

@@ -31,7 +31,7 @@ def test_mnist_subset_end_to_end_json_matches_schema(tmp_path):
     for label in ("train error", "test error", "RKHS norm", "relative residual",
                   "time: cholesky", "peak memory"):
         assert label in proc.stdout
-    for bar in ("gram", "cholesky", "solve", "predict"):  # one progress bar per phase
+    for bar in ("load", "gram", "cholesky", "solve", "refine", "predict"):  # a bar per phase
         assert f"{bar}:" in proc.stderr
     record = json.loads(out.read_text())
     schema = json.loads(files("kernelfit.schemas").joinpath("experiment.schema.json").read_text())

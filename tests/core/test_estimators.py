@@ -64,7 +64,7 @@ def test_estimator_refuses_budget_before_allocating():
 @pytest.mark.parametrize(
     ("params", "match"),
     [({"reg": -1.0}, "reg must be >= 0"), ({"bandwidth": 0.0}, "bandwidth must be > 0"),
-     ({"dtype": "int32"}, "float32 or float64"), ({"solver": "qr"}, "solver must be")],
+     ({"dtype": "int32"}, "float32, float64 or 'mixed'"), ({"solver": "qr"}, "solver must be")],
 )
 def test_estimator_bad_parameters(params, match):
     X = np.random.default_rng(4).standard_normal((20, 2))
