@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from kernelfit.benchmarks import gemm_rate
 from kernelfit.experiments import environment
 from kernelfit.gram_builder import gram
 from kernelfit.linalg import PackedStorage, tiled_cholesky
@@ -42,23 +43,6 @@ t0 = time.perf_counter()
 _, info = potrf(K, lower=1, overwrite_a=1, clean=0)
 print(json.dumps({"seconds": time.perf_counter() - t0, "info": int(info)}))
 """
-
-
-def gemm_rate(dtype, size=4096, repeats=3) -> float:
-    """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays."""
-    from scipy.linalg import blas
-
-    rng = np.random.default_rng(1)
-    A = np.asfortranarray(rng.random((size, size), dtype=np.float64).astype(dtype))
-    B = np.asfortranarray(rng.random((size, size), dtype=np.float64).astype(dtype))
-    C = np.zeros((size, size), dtype=dtype, order="F")
-    fn = blas.sgemm if np.dtype(dtype) == np.float32 else blas.dgemm
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(1.0, A, B, 0.0, C, overwrite_c=1)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * size**3 / best / 1e9
 
 
 def kernelfit_cholesky(n, dtype, tile_size=None) -> dict:
