@@ -59,3 +59,20 @@ def test_bad_input(clustered):
         run_kernel_label_noise(X_train, y_train, X_test[:, :4], y_test)
     with pytest.raises(ValueError, match="differ in number"):
         run_kernel_label_noise(X_train, y_train, X_test, y_test[:-1])
+
+
+def test_shared_factorization_matches_separate_fits(clustered):
+    """Stacking every run's labels as right-hand sides gives each run's own fit."""
+    from kernelfit import KernelClassifier
+    from kernelfit.nets.corruptions import corrupt_labels
+
+    X_train, y_train, X_test, y_test = clustered
+    sweep = run_kernel_label_noise(X_train, y_train, X_test, y_test, ps=(0.3,), seeds=(4,),
+                                   bandwidth=2.0, device="cpu")
+    labels = corrupt_labels(y_train, 0.3, 10, 4).labels
+    F = X_train.reshape(len(X_train), -1) / 255.0
+    model = KernelClassifier(bandwidth=2.0, device="cpu").fit(F, labels)
+    run = sweep.runs[0]
+    assert run.rkhs_norm == pytest.approx(model.rkhs_norm_, rel=1e-8)
+    expected = np.mean(model.predict(X_test.reshape(len(X_test), -1) / 255.0) != y_test)
+    assert run.test_error == pytest.approx(expected)
