@@ -78,7 +78,8 @@ def dask_run(X, Y, kernel, reg, tile, dtype, args) -> tuple[np.ndarray, dict]:
     try:
         before = transfer_totals(client)
         t0 = time.perf_counter()
-        factor = cholesky_factor(X, kernel, reg=reg, client=client, tile_size=tile, dtype=dtype)
+        factor = cholesky_factor(X, kernel, reg=reg, client=client, tile_size=tile, dtype=dtype,
+                                 placement=args.placement)
         t1 = time.perf_counter()
         peak = transfer_totals(client)
         with factor:
@@ -102,20 +103,6 @@ def dask_run(X, Y, kernel, reg, tile, dtype, args) -> tuple[np.ndarray, dict]:
     return alpha, info
 
 
-def traffic_model(n, tile, workers, itemsize) -> dict:
-    """Bytes a right-looking factorization must move if every factor tile is read
-    on every other worker that updates a tile of its panel (``min(k-1, readers)``)."""
-    nt = -(-n // tile)
-    tile_bytes = tile * tile * itemsize
-    upper = 0
-    for k in range(nt):
-        trailing = nt - k - 1
-        # L_kk goes to the trsm tasks; each L_ik to the syrk/gemm tasks of row i and column i.
-        upper += min(workers - 1, trailing) * tile_bytes
-        upper += trailing * min(workers - 1, trailing) * tile_bytes
-    return {"panels": nt, "tile_bytes": tile_bytes, "upper_bound_bytes": upper}
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=8000)
@@ -125,6 +112,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tile-size", type=int, default=None)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     parser.add_argument("--reg", type=float, default=1e-6)
+    parser.add_argument("--placement", choices=["block-cyclic", "scheduler"],
+                        default="block-cyclic")
     parser.add_argument("--skip-local", action="store_true")
     parser.add_argument("--spill-dir", default=None, help="workers' local directory")
     parser.add_argument("--out", default=None)
@@ -140,11 +129,15 @@ def main(argv=None) -> int:
     alpha, dask = dask_run(X, Y, kernel, args.reg, tile, dtype, args)
     diff = (float(np.abs(alpha - local_alpha).max() / np.abs(local_alpha).max())
             if local_alpha is not None else None)
-    model = traffic_model(args.n, tile, args.workers, dtype.itemsize)
+    # Each factor tile is sent to `fanout` other workers on average (updated tiles that
+    # move count too): the calibration of the traffic model in docs/scaling.md.
+    fanout = dask["sent_bytes_factorization"] / dask["factor_bytes"]
+    rate = dask["tasks"] / dask["gram+cholesky"]
     rows = [
         ("problem", f"n={args.n}, d={args.d}, {args.dtype}, tile {tile}, "
                     f"{format_bytes(dask['factor_bytes'])} of lower tiles"),
-        ("cluster", f"{args.workers} workers x 1 thread, memory_limit {args.memory_limit}"),
+        ("cluster", f"{args.workers} workers x 1 thread, memory_limit {args.memory_limit}, "
+                    f"{args.placement} placement"),
     ]
     if local:
         rows.append(("local: gram + cholesky", f"{local['gram'] + local['cholesky']:.1f} s"))
@@ -153,10 +146,10 @@ def main(argv=None) -> int:
         ("dask: gram + cholesky", f"{dask['gram+cholesky']:.1f} s"),
         ("dask: solve", f"{dask['solve']:.1f} s"),
         ("dask / local (total)", f"{dask['total'] / local['total']:.2f}x" if local else "-"),
-        ("tasks", f"{dask['tasks']:,}"),
+        ("tasks", f"{dask['tasks']:,} ({rate:.0f} per second)"),
         ("sent between workers", format_bytes(dask["sent_bytes_total"])),
         ("  of which factorization", format_bytes(dask["sent_bytes_factorization"])),
-        ("  model upper bound", format_bytes(model["upper_bound_bytes"])),
+        ("  fan-out (factorization bytes / factor bytes)", f"{fanout:.2f}"),
         ("spilled to disk", format_bytes(dask["spilled_bytes"])),
         ("max |alpha_dask - alpha_local| / max |alpha|", f"{diff:.1e}" if diff is not None
          else "-"),
@@ -167,9 +160,10 @@ def main(argv=None) -> int:
     versions, machine = environment()
     record = {"command": " ".join(["python", *sys.argv]), "n": args.n, "d": args.d,
               "dtype": args.dtype, "tile": tile, "workers": args.workers,
-              "memory_limit": args.memory_limit, "local": local, "dask": dask,
+              "memory_limit": args.memory_limit, "placement": args.placement,
+              "local": local, "dask": dask,
               "ratio": dask["total"] / local["total"] if local else None,
-              "relative_difference": diff, "traffic_model": model,
+              "relative_difference": diff, "fanout": fanout, "tasks_per_second": rate,
               "load_average": os.getloadavg(), "versions": versions, "machine": machine,
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     out = args.out or f"bench/results/distributed-{args.n}.json"

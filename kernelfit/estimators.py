@@ -44,6 +44,8 @@ class _ExactKernelModel(BaseEstimator):
         coef0=1.0,
         tile_size=None,
         progress=None,
+        backend="local",
+        client=None,
     ):
         self.kernel = kernel
         self.bandwidth = bandwidth
@@ -57,6 +59,8 @@ class _ExactKernelModel(BaseEstimator):
         self.coef0 = coef0
         self.tile_size = tile_size
         self.progress = progress
+        self.backend = backend
+        self.client = client
 
     def _validate_X(self, X, reset):
         X = validate_data(
@@ -68,6 +72,12 @@ class _ExactKernelModel(BaseEstimator):
     def _fit_dual(self, X, Y):
         """Solve ``(K + reg I) alpha = Y``; sets every fitted attribute."""
         reg = check_nonnegative(self.reg, "reg")
+        if self.backend not in ("local", "dask"):
+            raise ValueError(f"backend must be 'local' or 'dask'; found {self.backend!r}")
+        if self.backend == "dask":
+            from .distributed.estimator_backend import fit_dual
+
+            return fit_dual(self, X, Y, reg)
         mixed = isinstance(self.dtype, str) and self.dtype == "mixed"
         try:
             dtype = np.dtype(np.float32 if mixed else (self.dtype or np.float64))
@@ -139,6 +149,10 @@ class _ExactKernelModel(BaseEstimator):
     def _decision(self, X):
         check_is_fitted(self, "dual_coef_")
         X = self._validate_X(X, reset=False)
+        if self.backend == "dask":
+            from .distributed.estimator_backend import decision
+
+            return decision(self, X)
         return kernel_matvec(
             X, self.X_fit_, self.dual_coef_, self.kernel_, device=self.device,
             memory_budget=self.memory_budget, progress=self.progress,
@@ -175,6 +189,15 @@ class KernelRegressor(RegressorMixin, _ExactKernelModel):
         Tile edge of the factorization (2048 by default).
     progress : callable, optional
         Progress callback (:mod:`kernelfit.progress`).
+    backend : {"local", "dask"}, default "local"
+        ``"dask"`` runs the solve and predictions on a Dask cluster
+        (:mod:`kernelfit.distributed`, the ``dask`` extra): ``solver`` "auto" or
+        "cholesky" is the distributed tiled Cholesky, ``"pcg"`` the matrix-free
+        preconditioned conjugate gradients; ``memory_budget`` is replaced by
+        the workers' memory limits.
+    client : None, distributed.Client or str, default None
+        With ``backend="dask"``: a client, a scheduler address, ``"local:N"``,
+        or None for the current default client. A string survives ``clone``.
 
     Attributes
     ----------
@@ -190,6 +213,8 @@ class KernelRegressor(RegressorMixin, _ExactKernelModel):
         Seconds spent in ``gram``, ``cholesky`` and ``solve``.
     refinement_ : RefinementInfo
         Only with ``dtype="mixed"``: iterations and residuals of the refinement.
+    pcg_info_ : PCGInfo
+        Only with ``backend="dask", solver="pcg"``: iterations and residuals.
     """
 
     def __sklearn_tags__(self):

@@ -25,6 +25,12 @@ def _bandwidth(text: str):
     return value
 
 
+def _local_cluster(text: str) -> str:
+    if not text.startswith("local:"):
+        raise ValueError(f"--dask takes local:N or local:N:MEMORY; found {text!r}")
+    return text
+
+
 def register(sub) -> None:
     """Add one sub-command per data set."""
     for name, title in DATASETS.items():
@@ -52,6 +58,12 @@ def register(sub) -> None:
         p.add_argument("--memory-budget", default=None,
                        help="bytes or e.g. '16GiB' for the n x n storage (default 80%% of free)")
         p.add_argument("--tile-size", type=int, default=None)
+        cluster = p.add_mutually_exclusive_group()
+        cluster.add_argument("--dask", type=_local_cluster, default=None, metavar="local:N",
+                             help="solve on a Dask LocalCluster of N worker processes "
+                             "(local:N:MEMORY sets each worker's memory limit)")
+        cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                             help="solve on the Dask cluster at ADDRESS (tcp://host:8786)")
         p.add_argument("--data-dir", default=None, help="where the data set files are")
         p.add_argument("--no-download", action="store_true",
                        help="never download: fail with the list of files to provide")
@@ -73,7 +85,7 @@ def run(args) -> int:
         features=args.features, feature_params=feature_params, n_train=args.n_train,
         n_test=args.n_test, seed=args.seed, dtype=args.dtype, device=args.device,
         memory_budget=args.memory_budget, tile_size=args.tile_size, data_dir=args.data_dir,
-        download=not args.no_download,
+        download=not args.no_download, dask=args.dask or args.scheduler,
     )
     result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
     print(render(result))
