@@ -22,6 +22,7 @@ __all__ = [
     "cuda_available",
     "numpy_dtype",
     "resolve_device",
+    "to_numpy",
 ]
 
 _GPU_HINT = (
@@ -284,6 +285,15 @@ def _cupy_importable() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("cupy") is not None
+
+
+def to_numpy(a) -> np.ndarray:
+    """Host NumPy copy of an array of any supported library (no copy for NumPy)."""
+    if isinstance(a, np.ndarray):
+        return a
+    if type(a).__module__.split(".")[0] == "cupy":
+        return a.get()
+    return np.from_dlpack(a) if hasattr(a, "__dlpack__") else np.asarray(a)
 
 
 def backend_for(X, device: str = "auto") -> Backend:

@@ -16,7 +16,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .backend import NotPositiveDefiniteError, resolve_device
+from .backend import NotPositiveDefiniteError, resolve_device, to_numpy
 from .gram_builder import gram, kernel_matvec
 from .kernels import make_kernel
 from .linalg import PackedStorage, cholesky_solve, tiled_cholesky
@@ -153,10 +153,10 @@ class _ExactKernelModel(BaseEstimator):
             from .distributed.estimator_backend import decision
 
             return decision(self, X)
-        return kernel_matvec(
+        return to_numpy(kernel_matvec(
             X, self.X_fit_, self.dual_coef_, self.kernel_, device=self.device,
             memory_budget=self.memory_budget, progress=self.progress,
-        )
+        ))
 
 
 class KernelRegressor(RegressorMixin, _ExactKernelModel):

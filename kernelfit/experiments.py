@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .backend import to_numpy
 from .gram_builder import kernel_matvec, symmetric_matvec
 from .kernels import make_kernel
 from .memory import parse_budget
@@ -232,7 +233,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         KA = Y - refinement.final_residual - config.reg * clf.dual_coef_
     else:
         t0 = time.perf_counter()
-        KA = np.asarray(clf.decision_function(Ftr) if config.dask else symmetric_matvec(
+        KA = to_numpy(clf.decision_function(Ftr) if config.dask else symmetric_matvec(
             Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
             phase_name="residual"))
         timings["residual"] = time.perf_counter() - t0
@@ -241,7 +242,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
     train_pred = clf.classes_[(KA > 0).astype(int)] if KA.ndim == 1 else clf.classes_[
         np.argmax(KA, axis=1)]
     t0 = time.perf_counter()
-    scores = np.asarray(clf.decision_function(Fte) if config.dask else kernel_matvec(
+    scores = to_numpy(clf.decision_function(Fte) if config.dask else kernel_matvec(
         Fte, Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
         phase_name="predict"))
     test_pred = clf.classes_[(scores > 0).astype(int)] if scores.ndim == 1 else clf.classes_[
