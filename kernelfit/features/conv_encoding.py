@@ -1,0 +1,176 @@
+r"""Soft-threshold encoding and quadrant sum pooling of one batch of images (one thread).
+
+For a normalized patch :math:`\tilde p` and a filter :math:`w` in whitened space, the
+response is :math:`z = w^T W (\tilde p - m) = v^T \tilde p + b` with the effective
+filter :math:`v = W w` and offset :math:`b = -v^T m` (whitening folded into the
+filters, so each patch costs one GEMM row). The features of a filter are
+
+.. math::
+
+    f^{+}_q = \sum_{u \in q} \max(0, z_u - \alpha), \qquad
+    f^{-}_q = \sum_{u \in q} \max(0, -z_u - \alpha)
+
+for each pooling region :math:`q` (the four quadrants by default). With
+:math:`y = v^T \tilde p` and :math:`t^\pm = \pm\alpha - b` they are computed as
+:math:`f^+_q = \sum_q \max(y, t^+) - |q| t^+` and
+:math:`f^-_q = |q| t^- - \sum_q \min(y, t^-)`: one GEMM for :math:`y`, one
+elementwise pass per sign, and the region sums as a small GEMM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .patches import extract_patches, normalize_patches, patch_grid
+
+__all__ = ["EncoderWorkspace", "PatchEncoder", "pooling_matrix"]
+
+
+def pooling_matrix(rows: int, cols: int, grid: int = 2) -> np.ndarray:
+    """0/1 matrix of shape (grid**2, rows*cols) summing patch positions per region.
+
+    Region ``(a, b)`` (row-major index ``a * grid + b``) covers position rows
+    ``[ceil(a rows / grid), ceil((a+1) rows / grid))``, and likewise for columns;
+    for 27 x 27 positions and ``grid=2`` the quadrants are 14 and 13 wide.
+    """
+    row_edges = [-(-a * rows // grid) for a in range(grid + 1)]
+    col_edges = [-(-b * cols // grid) for b in range(grid + 1)]
+    pool = np.zeros((grid, grid, rows, cols))
+    for a in range(grid):
+        for b in range(grid):
+            pool[a, b, row_edges[a] : row_edges[a + 1], col_edges[b] : col_edges[b + 1]] = 1.0
+    return pool.reshape(grid * grid, rows * cols)
+
+
+class EncoderWorkspace:
+    """Buffers reused across calls by one worker thread (avoids page faults on each batch)."""
+
+    def __init__(self, xp):
+        self.xp = xp
+        self._buffers: dict[str, object] = {}
+
+    def get(self, name: str, shape, dtype):
+        """A buffer of at least ``shape`` elements, viewed with that shape (contents undefined)."""
+        size = int(np.prod(shape))
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size or buffer.dtype != dtype:
+            buffer = self.xp.empty(size, dtype=dtype)
+            self._buffers[name] = buffer
+        return buffer[:size].reshape(shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return int(sum(b.nbytes for b in self._buffers.values()))
+
+
+class PatchEncoder:
+    """Encode images with one block of filters, on the arrays of one namespace.
+
+    Parameters
+    ----------
+    xp : module
+        Array namespace (``numpy`` or ``cupy``).
+    effective_filters : ndarray of shape (d, k)
+        :math:`v` for each filter (whitening folded in), ``d = patch_size**2 * channels``.
+    offsets : ndarray of shape (k,)
+        :math:`b` for each filter.
+    alpha : float
+        Soft threshold.
+    image_shape : tuple of int
+        ``(H, W, C)``.
+    patch_size, stride : int
+        Patch geometry.
+    contrast_epsilon : float
+        See :func:`kernelfit.features.patches.normalize_patches`.
+    pooling_grid : int
+        Pooling regions per side.
+    dtype : dtype
+        Compute dtype (float32 or float64).
+    filter_block : int, default 256
+        Filters per GEMM, so that one block of responses stays in cache.
+    feature_mean, feature_scale : ndarray of shape (k, 2, regions), optional
+        When given, features are standardized: ``(f - feature_mean) / feature_scale``.
+    """
+
+    def __init__(self, xp, effective_filters, offsets, alpha, image_shape, patch_size, stride,
+                 contrast_epsilon, pooling_grid, dtype, filter_block=256, *,
+                 feature_mean=None, feature_scale=None):
+        self.xp = xp
+        self.dtype = np.dtype(dtype)
+        self.patch_size, self.stride = int(patch_size), int(stride)
+        self.image_shape = tuple(image_shape)
+        self.contrast_epsilon = float(contrast_epsilon)
+        self.rows, self.cols = patch_grid(*self.image_shape[:2], self.patch_size, self.stride)
+        pool = pooling_matrix(self.rows, self.cols, pooling_grid)
+        self.pool = xp.asarray(pool.astype(self.dtype))
+        counts = pool.sum(axis=1)[:, None]  # (regions, 1)
+        offsets = np.asarray(offsets, dtype=np.float64)
+        self.n_filters = offsets.shape[0]
+        self.n_regions = pool.shape[0]
+        self.blocks = []
+        for start in range(0, self.n_filters, int(filter_block)):
+            part = slice(start, start + int(filter_block))
+            upper, lower = alpha - offsets[part], -alpha - offsets[part]
+            self.blocks.append((
+                part,
+                xp.asarray(np.ascontiguousarray(effective_filters[:, part], dtype=self.dtype)),
+                xp.asarray(upper.astype(self.dtype)),
+                xp.asarray(lower.astype(self.dtype)),
+                xp.asarray((counts * upper).astype(self.dtype)),
+                xp.asarray((counts * lower).astype(self.dtype)),
+            ))
+        self.standardization = None
+        if feature_mean is not None:
+            self.standardization = (xp.asarray(np.asarray(feature_mean, dtype=self.dtype)),
+                                    xp.asarray(np.asarray(1.0 / feature_scale, dtype=self.dtype)))
+
+    @property
+    def n_features(self) -> int:
+        """Features per image: ``2 * regions * k``."""
+        return 2 * self.n_regions * self.n_filters
+
+    def encode(self, images, out, workspace: EncoderWorkspace | None = None):
+        """Write the pooled features of ``images`` into ``out``.
+
+        Parameters
+        ----------
+        images : array of shape (b, H, W, C)
+            Any real dtype, on this encoder's namespace.
+        out : array of shape (b, k, 2, regions)
+            Features in the order (filter, sign, region); sign 0 is :math:`f^+`.
+        workspace : EncoderWorkspace, optional
+            Reused buffers; a fresh one if omitted.
+
+        Returns
+        -------
+        array
+            ``out``.
+        """
+        xp = self.xp
+        workspace = workspace or EncoderWorkspace(xp)
+        count = images.shape[0]
+        p, c = self.patch_size, self.image_shape[2]
+        positions = self.rows * self.cols
+        buffer = workspace.get("patches", (count, self.rows, self.cols, p, p, c), self.dtype)
+        patches = extract_patches(xp, images, p, self.stride, out=buffer)
+        patches = normalize_patches(xp, patches.reshape((count * positions, -1)),
+                                    self.contrast_epsilon)
+        for part, filters, upper, lower, upper_sum, lower_sum in self.blocks:
+            width = filters.shape[1]
+            response = workspace.get("response", (count * positions, width), self.dtype)
+            clipped = workspace.get("clipped", (count * positions, width), self.dtype)
+            xp.matmul(patches, filters, out=response)
+            xp.maximum(response, upper, out=clipped)
+            positive = xp.matmul(self.pool, clipped.reshape((count, positions, width)))
+            positive -= upper_sum
+            xp.minimum(response, lower, out=response)
+            negative = xp.matmul(self.pool, response.reshape((count, positions, width)))
+            xp.subtract(lower_sum, negative, out=negative)
+            # Sums of non-negative terms: clip the rounding of the subtraction above.
+            out[:, part, 0, :] = xp.moveaxis(xp.maximum(positive, 0, out=positive), 1, 2)
+            out[:, part, 1, :] = xp.moveaxis(xp.maximum(negative, 0, out=negative), 1, 2)
+        if self.standardization is not None:
+            out -= self.standardization[0]
+            out *= self.standardization[1]
+        return out
