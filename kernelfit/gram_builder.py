@@ -281,31 +281,11 @@ def kernel_matvec(
     array of shape (n,) or (n, k), float64
         Accumulated in float64 whatever the input dtype.
     """
-    backend = backend_for(X, device)
-    Z = prepare_data(Z, "Z", None, backend)
-    V = check_matrix(V, "V", ndim=2, allow_1d=True)
-    if V.shape[0] != Z.shape[0]:
-        raise ValueError(
-            f"V must have one row per row of Z; found Z.shape={tuple(Z.shape)} "
-            f"and V.shape={tuple(V.shape)}"
-        )
-    xp = backend.xp
-    vector = V.ndim == 1
-    V64 = backend.asarray(V)
-    V64 = xp.astype(V64, xp.float64) if backend.name == "array-api" else V64.astype(np.float64)
-    if vector:
-        V64 = V64[:, None]
-    n = check_matrix(X, "X").shape[0]
-    result = xp.zeros((n, V64.shape[1]), dtype=xp.float64)
-    blocks = gram_blocks(
-        X, Z, kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0,
-        dtype=np.float64 if backend.name != "array-api" else None, device=device,
-        memory_budget=memory_budget, block_size=block_size,
-        progress=_rename(progress, phase_name),
+    return _blocked_matvec(
+        X, Z, V, kernel, dict(bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0),
+        device=device, memory_budget=memory_budget, block_size=block_size, progress=progress,
+        phase_name=phase_name,
     )
-    for rows, cols, block in blocks:
-        result[rows, :] += block @ V64[cols, :]
-    return result[:, 0] if vector else result
 
 
 def symmetric_matvec(X, V, kernel="gaussian", *, bandwidth=None, degree=3, gamma=None,
@@ -329,13 +309,26 @@ def symmetric_matvec(X, V, kernel="gaussian", *, bandwidth=None, degree=3, gamma
     -------
     array of shape (n,) or (n, k), float64
     """
+    return _blocked_matvec(
+        X, None, V, kernel, dict(bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0),
+        device=device, memory_budget=memory_budget, block_size=block_size, progress=progress,
+        phase_name=phase_name,
+    )
+
+
+def _blocked_matvec(X, Z, V, kernel, params, *, device, memory_budget, block_size, progress,
+                    phase_name):
+    """``K(X, Z) @ V`` accumulated in float64 block by block; ``Z=None`` means
+    ``K(X, X)`` from its lower blocks, each applied twice (as itself and transposed)."""
     backend = backend_for(X, device)
+    symmetric = Z is None
+    rows_of = check_matrix(X, "X") if symmetric else prepare_data(Z, "Z", None, backend)
     V = check_matrix(V, "V", ndim=2, allow_1d=True)
-    n = check_matrix(X, "X").shape[0]
-    if V.shape[0] != n:
+    if V.shape[0] != rows_of.shape[0]:
+        name = "X" if symmetric else "Z"
         raise ValueError(
-            f"V must have one row per row of X; found X.shape={tuple(X.shape)} "
-            f"and V.shape={tuple(V.shape)}"
+            f"V must have one row per row of {name}; found {name}.shape="
+            f"{tuple(rows_of.shape)} and V.shape={tuple(V.shape)}"
         )
     xp = backend.xp
     V64 = backend.asarray(V)
@@ -343,16 +336,17 @@ def symmetric_matvec(X, V, kernel="gaussian", *, bandwidth=None, degree=3, gamma
     vector = V64.ndim == 1
     if vector:
         V64 = V64[:, None]
+    n = check_matrix(X, "X").shape[0]
     result = xp.zeros((n, V64.shape[1]), dtype=xp.float64)
     blocks = gram_blocks(
-        X, None, kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0,
+        X, None if symmetric else rows_of, kernel, **params,
         dtype=np.float64 if backend.name != "array-api" else None, device=device,
         memory_budget=memory_budget, block_size=block_size,
         progress=_rename(progress, phase_name),
     )
     for rows, cols, block in blocks:
         result[rows, :] += block @ V64[cols, :]
-        if rows != cols:
+        if symmetric and rows != cols:
             result[cols, :] += xp.linalg.matrix_transpose(block) @ V64[rows, :]
     return result[:, 0] if vector else result
 

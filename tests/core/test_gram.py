@@ -166,3 +166,17 @@ def test_gram_on_gpu_matches_cpu(rng):
     X = rng.standard_normal((300, 20))
     K = kf.gram(cupy.asarray(X), kernel="gaussian", bandwidth=2.0, block_size=64)
     np.testing.assert_allclose(cupy.asnumpy(K), reference("gaussian", X, None), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_symmetric_matvec_matches_dense(dtype, rng):
+    from kernelfit.gram_builder import symmetric_matvec
+
+    X = rng.standard_normal((83, 6)).astype(dtype)
+    V = rng.standard_normal((83, 2))
+    ref = reference("gaussian", X, None, 2.0) @ V
+    got = symmetric_matvec(X, V, "gaussian", bandwidth=2.0, block_size=20)
+    np.testing.assert_allclose(got, ref, **tol(dtype))
+    assert symmetric_matvec(X, V[:, 1], bandwidth=2.0, block_size=20).shape == (83,)
+    with pytest.raises(ValueError, match=r"X.shape=\(83, 6\) and V.shape=\(5, 2\)"):
+        symmetric_matvec(X, V[:5], bandwidth=2.0)
