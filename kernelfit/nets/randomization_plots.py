@@ -44,7 +44,7 @@ def _figure(ncols: int = 1):
 def _save(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     return path
 
 
@@ -98,10 +98,12 @@ def plot_learning_curves(curves, path) -> Path:
         _band(ax, np.arange(1, length + 1), smoothed, _LABELS.get(corruption, corruption))
     batch = curves.config.get("batch_size", 128)
     ax.set_xlabel(f"training steps (minibatches of {batch} images)", fontsize=11)
-    smoothing = f", mean of the last {window} steps" if window > 1 else ""
-    ax.set_ylabel(f"training loss (cross-entropy, nats{smoothing})", fontsize=11)
+    ax.set_ylabel("training loss (cross-entropy, nats)", fontsize=11)
     ax.set_ylim(bottom=0)
-    ax.set_title(_title(curves, "Fitting corrupted data"), fontsize=11)
+    title = _title(curves, "Fitting corrupted data")
+    if window > 1:
+        title += f"\nloss: running mean over {window} steps"
+    ax.set_title(title, fontsize=11)
     ax.legend(fontsize=10, title=_seeds_title(n_seeds), title_fontsize=9)
     return _save(fig, path)
 
