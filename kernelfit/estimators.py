@@ -242,7 +242,8 @@ class KernelClassifier(ClassifierMixin, _ExactKernelModel):
 
     Multiclass labels become one-hot rows (two classes: one column of
     +-1); the decision is the arg-max of the fitted function. Parameters and
-    fitted attributes are those of :class:`KernelRegressor`, plus ``classes_``.
+    fitted attributes are those of :class:`KernelRegressor`, plus ``classes_``
+    and ``label_binarizer_`` (labels to the fitted targets).
     """
 
     def fit(self, X, y):
@@ -252,9 +253,9 @@ class KernelClassifier(ClassifierMixin, _ExactKernelModel):
         )
         check_finite_rows(X, "X")
         check_classification_targets(y)
-        self._binarizer = LabelBinarizer(neg_label=-1 if len(np.unique(y)) == 2 else 0)
-        Y = self._binarizer.fit_transform(y).astype(np.float64)
-        self.classes_ = self._binarizer.classes_
+        self.label_binarizer_ = LabelBinarizer(neg_label=-1 if len(np.unique(y)) == 2 else 0)
+        Y = self.label_binarizer_.fit_transform(y).astype(np.float64)
+        self.classes_ = self.label_binarizer_.classes_
         if len(self.classes_) < 2:
             raise ValueError(
                 "classification needs samples of at least 2 classes; "

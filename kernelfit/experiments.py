@@ -145,7 +145,8 @@ def _features(config, Xtr, Xte, dtype, progress):
     from .features import make_feature_map
 
     fmap = make_feature_map(config.features, **config.feature_params)
-    fmap.set_params(progress=progress) if "progress" in fmap.get_params() else None
+    if "progress" in fmap.get_params():
+        fmap.set_params(progress=progress)
     Ftr = np.asarray(fmap.fit_transform(Xtr), dtype=dtype)
     return Ftr, np.asarray(fmap.transform(Xte), dtype=dtype)
 
@@ -226,7 +227,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
     clf.fit(Ftr, ytr)
     timings.update(clf.timings_)
     kernel = clf.kernel_
-    Y = clf._binarizer.transform(ytr).astype(np.float64)
+    Y = clf.label_binarizer_.transform(ytr).astype(np.float64)
     Y = Y[:, 0] if Y.shape[1] == 1 and clf.dual_coef_.ndim == 1 else Y
     refinement = getattr(clf, "refinement_", None)
     if refinement is not None:  # the refinement's last residual gives K alpha for free
