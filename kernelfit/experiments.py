@@ -4,6 +4,8 @@
 solves -> matrix-free residual -> predict``, with a timing per phase, the
 peak memory, and a JSON-ready :class:`ExperimentResult`. The CLI's data-set
 commands and ``kernelfit reproduce`` are faces over :func:`run_experiment`.
+With ``features="randconv"`` the features are never materialized: they are
+streamed into the Gram tiles (:func:`kernelfit.streamed.solve_streamed`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,18 @@ from .kernels import make_kernel
 from .memory import parse_budget
 from .progress import phase
 
-__all__ = ["DEFAULT_BANDWIDTH", "ExperimentConfig", "ExperimentResult", "run_experiment"]
+__all__ = ["AUTO_BANDWIDTH_FACTORS", "DEFAULT_BANDWIDTH", "ExperimentConfig", "ExperimentResult",
+           "run_experiment"]
+
+#: Feature maps whose features are streamed into the Gram, never materialized
+#: (:mod:`kernelfit.streamed`).
+STREAMED_FEATURES = ("randconv",)
+
+#: Multiples of the median heuristic that ``bandwidth="auto"`` tries on a held-out
+#: part of the training set. Wide on purpose: on feature maps the best multiple is
+#: well above 1 (Gabor on MNIST: 1.4 to 2.8 in subset checks; see
+#: :mod:`kernelfit.features.registry`), on raw pixels below it.
+AUTO_BANDWIDTH_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
 
 #: Default Gaussian bandwidth (sigma, on pixels scaled to [0, 1]) per data set,
 #: chosen by held-out validation on the training set (see docs/cli.md).
@@ -151,6 +164,54 @@ def _features(config, Xtr, Xte, dtype, progress):
     return Ftr, np.asarray(fmap.transform(Xte), dtype=dtype)
 
 
+def _config_record(config, bandwidth_search, refinement) -> dict:
+    """The configuration as a dict, with the bandwidth search and refinement record."""
+    cfg = asdict(config)
+    if bandwidth_search is not None:
+        cfg["bandwidth_search"] = {str(k): v for k, v in bandwidth_search.items()}
+    if refinement is not None:
+        cfg["refinement"] = {"iterations": refinement.iterations,
+                             "residuals": refinement.residuals,
+                             "converged": refinement.converged}
+    return cfg
+
+
+def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
+    """``features="randconv"``: features streamed into Gram tiles, never materialized."""
+    from .features import make_feature_map
+    from .streamed import solve_streamed
+
+    if config.kernel != "gaussian":
+        raise ValueError(f"features={config.features!r} streams a Gaussian kernel from the "
+                         f"feature Gram; kernel must be 'gaussian'; found {config.kernel!r}")
+    if config.dask:
+        raise ValueError(f"features={config.features!r} runs on one machine; dask must be "
+                         f"None; found {config.dask!r}")
+    fmap = make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
+    fmap.set_params(progress=progress)
+    if "device" not in config.feature_params:
+        fmap.set_params(device=config.device)
+    solution = solve_streamed(
+        fmap, Xtr, ytr, Xte, bandwidth=config.bandwidth, reg=config.reg, dtype=config.dtype,
+        device=config.device, tile_size=config.tile_size, memory_budget=config.memory_budget,
+        seed=config.seed, progress=progress,
+    )
+    timings.update(solution.timings)
+    versions, machine = environment()
+    return ExperimentResult(
+        config=_config_record(config, solution.bandwidth_search, solution.refinement),
+        dataset={"name": data.display_name, **data.source.to_dict()},
+        n_train=len(ytr), n_test=len(yte), n_features=solution.n_features,
+        bandwidth=solution.bandwidth,
+        train_error=float(np.mean(solution.predict(solution.train_scores) != ytr)),
+        test_error=float(np.mean(solution.predict(solution.test_scores) != yte)),
+        rkhs_norm=solution.rkhs_norm, relative_residual=solution.relative_residual,
+        solver=solution.solver, storage="packed",
+        timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=_peak_rss(),
+        versions=versions, machine=machine, started=started,
+    )
+
+
 def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0):
     """Pick the bandwidth with the lowest error on a held-out part of the training set.
 
@@ -182,7 +243,10 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
     config : ExperimentConfig
     progress : callable, optional
         Progress callback; phases ``load``, ``features``, ``gram``, ``cholesky``,
-        ``solve``, ``matvec`` (residual) and ``predict``.
+        ``solve``, ``matvec`` (residual) and ``predict``. With ``features="randconv"``
+        (streamed, :func:`kernelfit.streamed.solve_streamed`): ``load``, the feature
+        map's phases, ``randconv gram``, ``kernel``, ``cholesky``, ``solve``,
+        ``refine`` or ``residual``, and ``predict``.
 
     Returns
     -------
@@ -201,6 +265,8 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         data, Xtr, ytr, Xte, yte = _load(config, progress)
         bar.advance()
     timings["load"] = time.perf_counter() - t0
+    if config.features in STREAMED_FEATURES:
+        return _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress)
     t0 = time.perf_counter()
     Ftr, Fte = _features(config, Xtr, Xte, dtype, progress)
     timings["features"] = time.perf_counter() - t0
@@ -210,7 +276,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         if bandwidth == "auto":
             t0 = time.perf_counter()
             median = make_kernel(config.kernel, X=Ftr).bandwidth
-            grid = [median * f for f in (0.5, 0.7, 1.0, 1.4, 2.0)]
+            grid = [median * f for f in AUTO_BANDWIDTH_FACTORS]
             bandwidth, bandwidth_search = select_bandwidth(Ftr, ytr, config.kernel, grid,
                                                            config.seed)
             timings["bandwidth_search"] = time.perf_counter() - t0
@@ -250,13 +316,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         np.argmax(scores, axis=1)]
     timings["predict"] = time.perf_counter() - t0
     versions, machine = environment()
-    cfg = asdict(config)
-    if bandwidth_search is not None:
-        cfg["bandwidth_search"] = {str(k): v for k, v in bandwidth_search.items()}
-    if refinement is not None:
-        cfg["refinement"] = {"iterations": refinement.iterations,
-                             "residuals": refinement.residuals,
-                             "converged": refinement.converged}
+    cfg = _config_record(config, bandwidth_search, refinement)
     return ExperimentResult(
         config=cfg, dataset={"name": data.display_name, **data.source.to_dict()},
         n_train=len(ytr), n_test=len(yte), n_features=int(Ftr.shape[1]),

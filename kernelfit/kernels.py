@@ -4,14 +4,24 @@ No tiling and no I/O here: :mod:`kernelfit.gram_builder` owns blocking and memor
 Squared distances are formed in float64 for every input dtype (the block is
 upcast), so float32 data loses nothing in the ``||x||^2 + ||z||^2 - 2 x.z``
 cancellation, and diagonal blocks of a symmetric Gram matrix get exact zeros.
+
+NumPy blocks of the gaussian and laplacian kernels take a fast path: after its
+GEMM the gaussian finishes in place, chunk by cache-sized chunk of rows; the
+laplacian uses SciPy's ``cdist``. Both split the rows over a few threads (NumPy
+ufuncs and ``cdist`` release the GIL).
+Other array libraries use the generic ``xp`` code.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
+import numpy as np
 from array_api_compat import array_namespace
 
 from .validation import check_positive
@@ -109,16 +119,20 @@ def _sqdist(xp, X, Z, same: bool):
 
 
 def _gaussian(kernel, xp, X, Z, same):
-    D = _sqdist(xp, X, Z, same)
-    return xp.exp(D * (-0.5 / kernel.bandwidth**2))
+    gamma = 0.5 / kernel.bandwidth**2
+    if isinstance(X, np.ndarray) and isinstance(Z, np.ndarray):
+        return _gaussian_numpy(X, Z, same, gamma)
+    return xp.exp(_sqdist(xp, X, Z, same) * -gamma)
 
 
 def _laplacian(kernel, xp, X, Z, same):
+    if isinstance(X, np.ndarray) and isinstance(Z, np.ndarray):
+        return _laplacian_numpy(X, Z, 1.0 / kernel.bandwidth)
     X64, Z64 = _as64(xp, X), _as64(xp, Z)
     D = xp.zeros((X.shape[0], Z.shape[0]), dtype=xp.float64)
     step = max(1, (1 << 22) // max(1, X.shape[0] * Z.shape[0]))
     for start in range(0, X.shape[1], step):
-        cols = slice(start, start + step)
+        cols = slice(start, min(start + step, X.shape[1]))  # in bounds (array API)
         D += xp.sum(xp.abs(X64[:, None, cols] - Z64[None, :, cols]), axis=2)
     return xp.exp(D * (-1.0 / kernel.bandwidth))
 
@@ -130,6 +144,106 @@ def _linear(kernel, xp, X, Z, same):
 def _polynomial(kernel, xp, X, Z, same):
     gamma = kernel.gamma if kernel.gamma is not None else 1.0 / X.shape[1]
     return (gamma * _inner64(xp, X, Z, same)[2] + kernel.coef0) ** kernel.degree
+
+
+# -- NumPy fast path -----------------------------------------------------------
+
+#: Float64 entries in one row chunk of a block (512 KiB): the passes over a
+#: chunk run in the core's L2 cache instead of streaming the whole block.
+_CHUNK_ENTRIES = 1 << 16
+
+#: Most threads for the elementwise passes (they are memory- and exp-bound).
+_MAX_THREADS = 8
+
+
+def _gaussian_numpy(X, Z, same, gamma):
+    """``exp(-gamma * max(||x||^2 + ||z||^2 - 2 x.z, 0))`` for NumPy blocks, in float64.
+
+    After the GEMM, the scale, norms, clamp and ``exp`` run in place on row
+    chunks. The GEMM is NumPy's, as is the ``K @ V`` that consumes the block: a
+    second BLAS library (SciPy's) would leave its threads spinning against
+    them. ``same`` sets the diagonal to exactly 1 (zero distance).
+    """
+    X64 = np.ascontiguousarray(X, dtype=np.float64)
+    # A distinct operand, as in _inner64 (never one array on both sides of a GEMM).
+    Z64 = X64.copy() if same else np.ascontiguousarray(Z, dtype=np.float64)
+    K = X64 @ Z64.T
+    x_term = gamma * np.einsum("ij,ij->i", X64, X64)[:, None]
+    z_term = x_term.T if same else gamma * np.einsum("ij,ij->i", Z64, Z64)[None, :]
+
+    def finish(rows):
+        chunk = K[rows]
+        chunk *= 2.0 * gamma
+        chunk -= x_term[rows]
+        chunk -= z_term
+        np.minimum(chunk, 0.0, out=chunk)  # squared distances clamped at 0
+        np.exp(chunk, out=chunk)
+
+    _run_on_row_chunks(finish, K.shape)
+    if same:
+        np.fill_diagonal(K, 1.0)
+    return K
+
+
+def _laplacian_numpy(X, Z, scale):
+    """``exp(-scale * ||x - z||_1)`` for NumPy blocks: SciPy's ``cdist`` on row chunks."""
+    from scipy.spatial.distance import cdist
+
+    X64 = np.ascontiguousarray(X, dtype=np.float64)
+    Z64 = np.ascontiguousarray(Z, dtype=np.float64)
+    K = np.empty((X64.shape[0], Z64.shape[0]), dtype=np.float64)
+
+    def fill(rows):
+        chunk = K[rows]
+        cdist(X64[rows], Z64, "cityblock", out=chunk)
+        chunk *= -scale
+        np.exp(chunk, out=chunk)
+
+    _run_on_row_chunks(fill, K.shape)
+    return K
+
+
+def _run_on_row_chunks(fn, shape):
+    """Call ``fn(rows)`` for row slices of about :data:`_CHUNK_ENTRIES` entries,
+    with the rows split into one contiguous share per element thread."""
+    n_rows, n_cols = shape
+    step = max(1, _CHUNK_ENTRIES // max(1, n_cols))
+    shares = max(1, min(_element_threads(), -(-n_rows // step)))
+    bounds = [n_rows * i // shares for i in range(shares + 1)]
+
+    def share(i):
+        for start in range(bounds[i], bounds[i + 1], step):
+            fn(slice(start, min(start + step, bounds[i + 1])))
+
+    if shares == 1:
+        share(0)
+    else:
+        list(_pool().map(share, range(shares)))  # re-raises a worker's exception
+
+
+@cache
+def _element_threads() -> int:
+    """CPUs this process may use, capped by ``OMP_NUM_THREADS`` or
+    ``OPENBLAS_NUM_THREADS`` when set (Dask workers set them to 1)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    limits = [cpus, _MAX_THREADS]
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            limits.append(int(value))
+    return max(1, min(limits))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_element_threads(), thread_name_prefix="kernelfit-block")
+
+
+if hasattr(os, "register_at_fork"):  # a forked child gets a new pool, not dead threads
+    os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 _BLOCK_FUNCTIONS = {
@@ -147,8 +261,6 @@ def median_bandwidth(X, sample: int = 1000, seed: int = 0) -> float:
 
     Deterministic for a given ``seed``. Used when ``bandwidth=None``.
     """
-    import numpy as np
-
     from .backend import backend_for
 
     Xn = backend_for(X).to_numpy(X)

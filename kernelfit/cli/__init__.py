@@ -12,7 +12,7 @@ import sys
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_MODULES = ("experiment_cmd", "datasets_cmd", "bench_cmd", "randomize")
+_COMMAND_MODULES = ("experiment_cmd", "datasets_cmd", "bench_cmd", "randomize", "reproduce_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 
 from ..memory import format_bytes
+from ..nets.result_files import json_ready
 from .tables import format_table
 
 __all__ = ["register"]
@@ -121,7 +122,7 @@ def write_json_atomically(path, record) -> None:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kernelfit-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=2)
+            json.dump(json_ready(record), f, indent=2)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:

@@ -9,6 +9,7 @@ from importlib.resources import files
 import pytest
 
 from kernelfit.cli import build_parser, main
+from kernelfit.experiments import AUTO_BANDWIDTH_FACTORS
 
 DATA = os.environ.get("KERNELFIT_DATA")
 needs_mnist = pytest.mark.skipif(
@@ -51,7 +52,7 @@ def test_quiet_run_prints_no_bars_and_auto_bandwidth_uses_training_data(tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "cholesky:" not in proc.stderr
     record = json.loads(out.read_text())
-    assert len(record["config"]["bandwidth_search"]) == 5
+    assert len(record["config"]["bandwidth_search"]) == len(AUTO_BANDWIDTH_FACTORS)
     assert record["bandwidth"] == pytest.approx(float(min(
         record["config"]["bandwidth_search"],
         key=lambda b: (record["config"]["bandwidth_search"][b], -float(b)))))

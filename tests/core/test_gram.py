@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.spatial.distance import cdist
 from sklearn.metrics import pairwise
 
 import kernelfit as kf
@@ -180,3 +181,23 @@ def test_symmetric_matvec_matches_dense(dtype, rng):
     assert symmetric_matvec(X, V[:, 1], bandwidth=2.0, block_size=20).shape == (83,)
     with pytest.raises(ValueError, match=r"X.shape=\(83, 6\) and V.shape=\(5, 2\)"):
         symmetric_matvec(X, V[:5], bandwidth=2.0)
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "laplacian"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_symmetric_matvec_is_float64_accurate(kernel, dtype, rng):
+    """Blocks of the matrix-free product are float64 for float32 data too, and equal the
+    dense ``K @ V`` (diagonal blocks, mirrored blocks and a ragged last block)."""
+    from kernelfit.gram_builder import symmetric_matvec
+
+    X = rng.random((151, 37)).astype(dtype)
+    X[100] = X[7]  # duplicate rows in different blocks
+    V = rng.standard_normal((151, 3))
+    X64 = X.astype(np.float64)
+    dense = np.exp(-cdist(X64, X64, "sqeuclidean") / (2 * 1.5**2)) if kernel == "gaussian" \
+        else np.exp(-cdist(X64, X64, "cityblock") / 1.5)
+    got = symmetric_matvec(X, V, kernel, bandwidth=1.5, block_size=40)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, dense @ V, rtol=1e-12, atol=1e-12 * np.abs(dense @ V).max())
+    np.testing.assert_allclose(kf.kernel_matvec(X, X, V, kernel, bandwidth=1.5, block_size=40),
+                               dense @ V, rtol=1e-12, atol=1e-12 * np.abs(dense @ V).max())

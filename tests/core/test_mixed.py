@@ -8,6 +8,7 @@ import kernelfit as kf
 from kernelfit.kernels import make_kernel
 from kernelfit.linalg import PackedStorage, tiled_cholesky
 from kernelfit.solvers import refine_solution
+from kernelfit.solvers.mixed import default_tol
 
 
 def problem(n=400, d=30, seed=0):
@@ -54,3 +55,17 @@ def test_refinement_stops_when_it_stagnates():
     storage = tiled_cholesky(kf.gram(X, kernel=kernel, out=PackedStorage(200, 64)))
     _, info = refine_solution(storage, X, Y, kernel, tol=0.0, max_iter=8)
     assert info.iterations < 8  # a float64 factor gains nothing after one step
+
+
+def test_default_tolerance_stops_within_ten_times_the_float64_residual():
+    X, Y = problem(1500)
+    kernel = make_kernel("gaussian", bandwidth=1.0)
+    K = kf.gram(X, kernel=kernel)
+    alpha64 = scipy.linalg.solve(K, Y, assume_a="pos")
+    residual64 = np.linalg.norm(K @ alpha64 - Y) / np.linalg.norm(Y)
+    storage = tiled_cholesky(kf.gram(X, kernel=kernel, dtype=np.float32,
+                                     out=PackedStorage(1500, 256, np.float32)))
+    alpha, info = refine_solution(storage, X, Y, kernel)
+    assert default_tol(1500) == pytest.approx(4 * np.sqrt(1500) * np.finfo(float).eps)
+    assert info.residuals[-1] <= max(default_tol(1500), 10 * residual64)
+    assert np.linalg.norm(K @ alpha - Y) / np.linalg.norm(Y) <= 10 * residual64

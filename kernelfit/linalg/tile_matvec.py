@@ -1,0 +1,89 @@
+r"""Products with a symmetric matrix stored as lower tiles, accumulated in float64.
+
+:func:`tile_symmetric_matvec` computes :math:`A V` from the lower tiles of a
+:class:`~kernelfit.linalg.TileStorage` (each off-diagonal tile applied as itself
+and transposed), upcasting one tile at a time, so a float32 ``A`` costs one
+``tile x tile`` float64 buffer and no ``n x n`` copy. It gives residuals and
+iterative refinement against a *stored* kernel matrix when the data that
+defined it are gone (streamed random-convolution features).
+:func:`copy_tiles` duplicates a storage (e.g. to keep ``K`` next to its factor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..progress import phase
+from .storage import PackedStorage
+
+__all__ = ["copy_tiles", "tile_symmetric_matvec"]
+
+
+def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> np.ndarray:
+    """``A @ V`` in float64 for the symmetric ``A`` whose lower tiles ``storage`` holds.
+
+    Diagonal tiles are used whole, so they must be exactly symmetric (see
+    :meth:`kernelfit.linalg.symmetric_view.SymmetricTileView.symmetrize_diagonal`).
+
+    Parameters
+    ----------
+    storage : TileStorage
+        Lower tiles of ``A`` (not a Cholesky factor).
+    V : array of shape (n,) or (n, c)
+    progress : callable, optional
+        Progress callback; phase ``phase_name`` in tiles.
+    phase_name : str, default "matvec"
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, c), float64
+        On the host.
+
+    Raises
+    ------
+    ValueError
+        If ``V`` does not have ``n`` rows.
+    """
+    backend = storage.backend
+    xp = backend.xp
+    V64 = np.asarray(backend.to_numpy(V), dtype=np.float64)
+    if V64.ndim not in (1, 2) or V64.shape[0] != storage.n:
+        raise ValueError(f"V must have shape ({storage.n},) or ({storage.n}, c); found "
+                         f"{V64.shape}")
+    vector = V64.ndim == 1
+    Vb = backend.asarray(V64[:, None] if vector else V64)
+    result = xp.zeros(Vb.shape, dtype=xp.float64)
+    with phase(progress, phase_name, total=storage.nt * (storage.nt + 1) // 2,
+               unit="tiles") as bar:
+        for i in range(storage.nt):
+            rows = storage.bounds(i)
+            for j in range(i + 1):
+                cols = storage.bounds(j)
+                tile = storage.tile(i, j).astype(xp.float64)
+                result[rows] += tile @ Vb[cols]
+                if i != j:
+                    result[cols] += tile.T @ Vb[rows]
+                bar.advance()
+    out = backend.to_numpy(result)
+    return out[:, 0] if vector else out
+
+
+def copy_tiles(storage, *, memory_budget=None) -> PackedStorage:
+    """A packed copy of the lower tiles of ``storage`` (same tile size, dtype and backend).
+
+    Parameters
+    ----------
+    storage : TileStorage
+    memory_budget : int or str, optional
+        Checked before the copy is allocated.
+
+    Returns
+    -------
+    PackedStorage
+    """
+    copy = PackedStorage(storage.n, storage.tile_size, storage.dtype, storage.backend,
+                         memory_budget)
+    for i in range(storage.nt):
+        for j in range(i + 1):
+            copy.write_block(i, j, storage.tile(i, j))
+    return copy

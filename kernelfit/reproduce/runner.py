@@ -1,0 +1,178 @@
+"""Run the steps of a reproduction, reusing stored results, then write the report.
+
+Each step goes through the same code as its individual command: kernel steps
+through :func:`kernelfit.experiments.run_experiment` (``kernelfit mnist`` and
+friends), the others through :func:`kernelfit.cli.main` with their own
+arguments (``kernelfit randomize ...``). A step that fails is recorded and the
+run goes on to the next; the report lists it, and the exit status says so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..memory import format_bytes
+from .estimate import estimate_seconds, measure_rates
+from .plan import experiment_command, plan
+from .store import ResultStore
+
+__all__ = ["Reproduction", "format_duration", "run_reproduction"]
+
+
+@dataclass
+class Reproduction:
+    """What one ``kernelfit reproduce`` run did.
+
+    Attributes
+    ----------
+    out : Path
+        The reproduction folder.
+    ran, reused, skipped : list of str
+        Step names run now, taken from earlier records, and not run (with why,
+        in ``skipped_reasons``).
+    failed : dict of str to str
+        Step name -> error message.
+    report : Path
+        ``out / "REPORT.md"``.
+    """
+
+    out: Path
+    ran: list = field(default_factory=list)
+    reused: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    skipped_reasons: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+    report: Path | None = None
+
+
+def format_duration(seconds: float) -> str:
+    """``"42 s"``, ``"12 min"`` or ``"1.5 h"``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _on_gpu(device: str) -> bool:
+    if device == "cpu":
+        return False
+    from ..backend import cuda_available
+
+    return cuda_available()
+
+
+def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
+                     download: bool = True, quiet: bool = False, progress=None,
+                     echo=print, dry_run: bool = False) -> Reproduction:
+    """Run (or reuse) every step of ``mode`` into ``out`` and write ``out/REPORT.md``.
+
+    Parameters
+    ----------
+    mode : {"smoke", "quick", "full"}
+        See :mod:`kernelfit.reproduce.plan`.
+    out : str or Path
+        Reproduction folder; results already there are reused when they match.
+    device : {"auto", "cpu", "cuda"}
+    data_dir : str, optional
+        Where the data sets are (else ``KERNELFIT_DATA``, the cache, a download).
+    download : bool, default True
+    quiet : bool, default False
+        No progress bars from the steps.
+    progress : callable, optional
+        Progress callback for the kernel steps.
+    echo : callable, default print
+        Where the plan and the step lines go.
+    dry_run : bool, default False
+        Print the plan with its expected durations and stop.
+
+    Returns
+    -------
+    Reproduction
+    """
+    from ..experiments import run_experiment
+    from .report import write_report
+
+    store = ResultStore(out)
+    steps = plan(mode, device, on_gpu=_on_gpu(device))
+    has_torch = importlib.util.find_spec("torch") is not None
+    rates = measure_rates()
+    result = Reproduction(out=store.root)
+    todo, expected = [], 0.0
+    lines = []
+    for step in steps:
+        if store.load(step) is not None:
+            result.reused.append(step.name)
+            lines.append((step.name, "stored result", "-"))
+        elif step.needs_torch and not has_torch:
+            reason = "needs PyTorch: pip install 'kernelfit[nets]' (torch==2.13.0 first)"
+            result.skipped.append(step.name)
+            result.skipped_reasons[step.name] = reason
+            lines.append((step.name, "skipped", reason))
+        else:
+            seconds = estimate_seconds(step, rates)
+            expected += seconds
+            todo.append(step)
+            lines.append((step.name, "to run", format_duration(seconds)))
+    from ..cli.tables import format_table
+
+    echo(format_table(lines, headers=("step", "status", "expected time")))
+    echo(f"kernelfit reproduce --{mode}: {len(todo)} steps to run, expected about "
+         f"{format_duration(expected)} on this machine (GEMM {rates['float64']:.0f} / "
+         f"{rates['float32']:.0f} GFLOP/s float64 / float32); results go to {store.root}")
+    if dry_run:
+        return result
+    for index, step in enumerate(todo, 1):
+        echo(f"[{index}/{len(todo)}] {step.name}: {step.title}")
+        started = time.perf_counter()
+        try:
+            if step.config is not None:
+                config = replace(step.config, data_dir=data_dir, download=download)
+                record = run_experiment(config, progress=progress).to_dict()
+                record["command"] = experiment_command(step.config)
+            else:
+                record = _run_command(step, store, data_dir, download, quiet)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a failed step must not lose the others
+            result.failed[step.name] = f"{type(exc).__name__}: {exc}"
+            echo(f"  failed: {result.failed[step.name]}")
+            traceback.print_exc(file=sys.stderr)
+            continue
+        record["step"] = step.name
+        record["wall_seconds"] = round(time.perf_counter() - started, 1)
+        store.save(step, record)
+        result.ran.append(step.name)
+        summary = (f"test error {100 * record['test_error']:.2f}%, "
+                   f"peak {format_bytes(record['peak_rss_bytes'])}, "
+                   if "test_error" in record else "")
+        echo(f"  done in {format_duration(record['wall_seconds'])} ({summary.rstrip(', ')})")
+    result.report = write_report(store, steps, mode, result)
+    echo(f"wrote {result.report}")
+    return result
+
+
+def _run_command(step, store: ResultStore, data_dir, download: bool, quiet: bool) -> dict:
+    from ..cli import main
+
+    argv = [*step.argv, "--out", str(store.root / "nets")]
+    if data_dir is not None:
+        argv += ["--data-dir", str(data_dir)]
+    if not download:
+        argv += ["--no-download"]
+    if quiet:
+        argv += ["--quiet"]
+    status = main(argv)
+    if status != 0:
+        raise RuntimeError(f"kernelfit {' '.join(step.argv)} exited with status {status}")
+    missing = [p for p in step.outputs if not (store.root / p).exists()]
+    if missing:
+        raise RuntimeError(f"kernelfit {' '.join(step.argv)} did not write {missing}")
+    return {"argv": list(step.argv), "outputs": list(step.outputs),
+            "command": "kernelfit " + " ".join(step.argv) + " --out DIR/nets",
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -1,0 +1,105 @@
+r"""Memory model of the streamed features -> Gram -> exact solve path, checked up front.
+
+With ``n`` training and ``m`` test images, tile edge ``t`` (``n_t = ceil(n / t)``
+tiles a side) and storage itemsize ``s`` (4 for ``"float32"`` and ``"mixed"``,
+8 for ``"float64"``):
+
+* ``P = n_t (n_t + 1) / 2 * t^2 * s``: the packed lower tiles of the training
+  matrix (linear Gram, then Gaussian ``K``, then its Cholesky factor ``L``);
+* ``C = m n s``: the dense test-versus-training Gram on the host;
+* ``W = 2 t^2 * 8 + 32 MiB``: float64 work buffers (one upcast tile, one row
+  block of the cross Gram).
+
+Phases, in order: the filter-chunk accumulation holds ``P + C`` and the
+features of one chunk for all ``n + m`` images, sized to at most
+``max(P, 1 GiB)``; the solve holds ``P`` (factor) + ``P`` (a packed copy of
+``K`` for honest residuals) + ``C``. The chunk reuses the room the copy of
+``K`` takes later, so the peak is ``2 P + C + W`` whenever ``P >= 1 GiB``
+(plus the images themselves: 154 MB for 50,000 CIFAR-10 images in uint8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..linalg import PackedStorage
+from ..memory import check_budget, format_bytes
+
+__all__ = ["MIN_FEATURE_BUDGET", "StreamedMemoryPlan", "plan_streamed_memory"]
+
+#: Floor of the feature-chunk budget, so small problems still encode many filters at once.
+MIN_FEATURE_BUDGET = 1 << 30
+#: Float64 row block of the cross Gram used for predictions (entries).
+CROSS_BLOCK_ENTRIES = 1 << 22
+
+
+@dataclass(frozen=True)
+class StreamedMemoryPlan:
+    """Bytes of each resident array of the streamed solve.
+
+    Attributes
+    ----------
+    budget : int
+        The whole budget.
+    packed : int
+        ``P``: one packed lower-tile copy of the ``n x n`` matrix.
+    cross : int
+        ``C``: the ``m x n`` cross Gram.
+    work : int
+        ``W``: float64 work buffers.
+    feature_budget : int
+        Bytes given to the filter-chunk accumulation (features of a chunk, encoder
+        workspaces, Gram tiles).
+    """
+
+    budget: int
+    packed: int
+    cross: int
+    work: int
+    feature_budget: int
+
+    @property
+    def peak(self) -> int:
+        """Largest planned resident size: ``max(2 P, P + feature_budget) + C + W``."""
+        return max(2 * self.packed, self.packed + self.feature_budget) + self.cross + self.work
+
+
+def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int
+                         ) -> StreamedMemoryPlan:
+    """Plan the streamed solve's memory and refuse before allocating if it cannot fit.
+
+    Parameters
+    ----------
+    n, m : int
+        Training and test images.
+    tile_size : int
+        Tile edge of the packed storage.
+    dtype : {float32, float64}
+        Storage dtype of the training matrix, its factor and the cross Gram.
+    budget : int
+        Bytes allowed.
+
+    Returns
+    -------
+    StreamedMemoryPlan
+
+    Raises
+    ------
+    MemoryBudgetError
+        If ``2 P + C + W`` exceeds ``budget``; the message gives both numbers.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    tile = min(int(tile_size), n)
+    packed = PackedStorage.nbytes_for(n, tile, dtype)
+    cross = m * n * itemsize
+    work = 2 * tile * tile * 8 + CROSS_BLOCK_ENTRIES * 8
+    check_budget(
+        2 * packed + cross + work, budget,
+        f"the streamed exact solve of {n} training and {m} test points ({np.dtype(dtype).name}: "
+        f"packed K and its factor 2 x {format_bytes(packed)}, the cross Gram "
+        f"{format_bytes(cross)}, work buffers {format_bytes(work)})",
+    )
+    feature_budget = min(budget - packed - cross - work, max(packed, MIN_FEATURE_BUDGET))
+    return StreamedMemoryPlan(budget, packed, cross, work, int(feature_budget))

@@ -1,0 +1,303 @@
+r"""Exact Gaussian-kernel classification on streamed features, never holding the features.
+
+For feature maps with hundreds of thousands of features per image (random
+convolutions, :class:`~kernelfit.features.RandomConvFeatures`), the feature matrix
+cannot be materialized. :func:`solve_streamed` instead
+
+1. fits the feature map on the training images;
+2. streams filter chunks once and accumulates the training Gram straight into packed
+   lower tiles (:class:`~kernelfit.linalg.symmetric_view.SymmetricTileView` over a
+   :class:`~kernelfit.linalg.PackedStorage`), the dense test-versus-training Gram,
+   and the squared feature norms;
+3. turns both into Gaussian kernels in place (bandwidth given, the median heuristic,
+   or a held-out choice on the training set), keeps a packed copy of ``K`` and adds
+   ``reg`` to the diagonal of the original;
+4. factors it with the tiled Cholesky and solves in float64 (``"mixed"``: a float32
+   factor refined against the stored ``K``);
+5. reports ``K alpha`` (float64 products with the stored ``K``), the relative residual
+   :math:`\|K\alpha + \mathrm{reg}\,\alpha - Y\| / \|Y\|`, the RKHS norm
+   :math:`\sqrt{\alpha^T K \alpha}`, and the test scores ``K(test, train) alpha``.
+
+The residual and the refinement are against the *stored* ``K`` (float32 for
+``"float32"`` and ``"mixed"``), i.e. the Gaussian of the accumulated Gram rounded to
+the storage dtype, not against an exact kernel recomputed from features.
+
+Peak memory: see :mod:`kernelfit.streamed.memory_plan`; ``2 P + C + W``. For
+``n = 50,000`` training and ``m = 10,000`` test images in float32 with the default
+tiles of 2,048 (25 a side, the last 848 wide, 325 lower tiles):
+
+* ``P = (n^2 + 24 * 2048^2 + 848^2) / 2 * 4 B = 5.20 GB`` (4.85 GiB) allocated; the
+  budget check counts every tile as full, 325 * 2048^2 * 4 B = 5.45 GB;
+* ``C = 10,000 * 50,000 * 4 B = 2.0 GB``; ``W = 2 * 2048^2 * 8 B + 32 MiB = 101 MB``;
+* peak about 12.5 GB (11.6 GiB): the factor, the copy of ``K`` and ``C``
+  (13.0 GB as planned).
+
+During the accumulation the feature chunk takes the room of the copy of ``K``:
+with 8 features per filter, a filter costs ``(n + m + 2048) * 8 * 4 B = 2.0 MB``,
+so a 5.45 GB chunk holds about 2,700 filters and 4,000 filters take 2 chunks.
+In float64 the same run plans 25.9 GB (24.1 GiB), more than the default budget
+(80% of the available memory) of a 24 GiB machine: it is refused before allocating.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import NotPositiveDefiniteError, resolve_device
+from ..features.conv_gram import GRAM_TILE
+from ..linalg import PackedStorage, cholesky_solve, tiled_cholesky
+from ..linalg.symmetric_view import SymmetricTileView
+from ..linalg.tile_matvec import copy_tiles, tile_symmetric_matvec
+from ..memory import check_budget, parse_budget
+from ..solvers.exact import SolverFallbackWarning, solve_general
+from ..solvers.mixed import RefinementInfo
+from ..solvers.stored_refinement import refine_with_stored_kernel
+from ..validation import check_nonnegative
+from .bandwidth import BANDWIDTH_GRID, median_bandwidth_from_tiles, select_bandwidth_from_gram
+from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
+from .memory_plan import plan_streamed_memory
+
+__all__ = ["StreamedSolution", "solve_streamed"]
+
+DTYPES = ("float32", "float64", "mixed")
+
+
+@dataclass
+class StreamedSolution:
+    """What :func:`solve_streamed` computed.
+
+    Attributes
+    ----------
+    dual_coef : ndarray of shape (n,) or (n, n_classes), float64
+    classes : ndarray
+        Class labels; scores' columns follow them (one ±1 column for two classes).
+    targets : ndarray
+        The regression targets ``Y`` (±1 for two classes, one-hot otherwise).
+    train_scores : ndarray
+        ``K alpha`` with the stored ``K``.
+    test_scores : ndarray
+        ``K(test, train) alpha``.
+    bandwidth : float
+    bandwidth_search : dict or None
+        Validation error per candidate when ``bandwidth="auto"``.
+    relative_residual : float
+        ``||K alpha + reg alpha - Y|| / ||Y||`` with the stored ``K``.
+    rkhs_norm : float
+        ``sqrt(alpha^T K alpha)`` (summed over classes).
+    solver : str
+        ``"cholesky"``, ``"mixed"``, or a fallback (``"lu"``, ``"lstsq"``).
+    refinement : RefinementInfo or None
+        Only for ``dtype="mixed"``.
+    n_features : int
+    timings : dict
+        Seconds per phase: ``features+gram``, ``bandwidth_search`` (auto only),
+        ``kernel``, ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
+    """
+
+    dual_coef: np.ndarray
+    classes: np.ndarray
+    targets: np.ndarray
+    train_scores: np.ndarray
+    test_scores: np.ndarray
+    bandwidth: float
+    bandwidth_search: dict | None
+    relative_residual: float
+    rkhs_norm: float
+    solver: str
+    refinement: RefinementInfo | None
+    n_features: int
+    timings: dict
+
+    def predict(self, scores) -> np.ndarray:
+        """Class labels from scores (sign for two classes, arg-max otherwise)."""
+        if scores.ndim == 1:
+            return self.classes[(scores > 0).astype(int)]
+        return self.classes[np.argmax(scores, axis=1)]
+
+
+def _check_bandwidth(bandwidth):
+    if bandwidth is None or (isinstance(bandwidth, str) and bandwidth == "auto"):
+        return bandwidth
+    if isinstance(bandwidth, (int, float, np.floating, np.integer)) and not isinstance(
+            bandwidth, bool) and np.isfinite(bandwidth) and bandwidth > 0:
+        return float(bandwidth)
+    raise ValueError(f"bandwidth must be a positive number, None (median heuristic) or "
+                     f"'auto' (held-out choice); found {bandwidth!r}")
+
+
+def _targets(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    y = np.asarray(y)
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(f"classification needs samples of at least 2 classes; found "
+                         f"{len(classes)} class: {classes}")
+    binarizer = LabelBinarizer(neg_label=-1 if len(classes) == 2 else 0)
+    Y = binarizer.fit_transform(y).astype(np.float64)
+    return binarizer.classes_, Y[:, 0] if Y.shape[1] == 1 else Y
+
+
+def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg=0.0,
+                   dtype="mixed", device="auto", tile_size=None, memory_budget=None, seed=0,
+                   progress=None) -> StreamedSolution:
+    """Fit the feature map, stream the Grams, solve exactly, and score the test images.
+
+    Parameters
+    ----------
+    feature_map : RandomConvFeatures
+        Unfitted (or to be refitted) transformer with ``accumulate_train_test_grams``;
+        its ``memory_budget`` is lowered to the feature-chunk share of the plan.
+    X_train : array of n images
+    y_train : array of shape (n,)
+        Class labels.
+    X_test : array of m images
+    bandwidth : float, None or "auto", default None
+        Gaussian ``sigma`` on the features; None: the median heuristic from the Gram;
+        ``"auto"``: the held-out choice among ``(0.5, 0.7, 1, 1.4, 2)`` times the median.
+    reg : float, default 0
+    dtype : {"float32", "float64", "mixed"}, default "mixed"
+        Storage of ``K``, its factor and the cross Gram (``"mixed"``: float32 storage,
+        float64 refinement against the stored ``K``).
+    device : {"auto", "cpu", "cuda"}, default "auto"
+        Where the tiles live and the factorization runs; must agree with the feature
+        map's device (the Gram is accumulated where its features are computed).
+    tile_size : int, optional
+        Tile edge of the packed storage; by default that of the Gram accumulation
+        (2048), so its tiles are added in place.
+    memory_budget : int or str, optional
+        For everything (see :mod:`kernelfit.streamed.memory_plan`); 80% of the memory
+        available now when None.
+    seed : int, default 0
+        Seed of the held-out split (``"auto"``).
+    progress : callable, optional
+        Phases ``randconv gram`` (and the feature map's own), ``kernel``, ``cholesky``,
+        ``solve``, ``refine`` or ``residual``, ``predict``.
+
+    Returns
+    -------
+    StreamedSolution
+
+    Raises
+    ------
+    ValueError
+        A bad ``dtype``, ``bandwidth``, ``reg``, fewer than 2 classes, or a device that
+        disagrees with the feature map's.
+    MemoryBudgetError
+        The plan does not fit in ``memory_budget`` (checked before allocating).
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}; found {dtype!r}")
+    bandwidth = _check_bandwidth(bandwidth)
+    reg = check_nonnegative(reg, "reg")
+    classes, Y = _targets(y_train)
+    n, m = len(X_train), len(X_test)
+    if len(Y) != n:
+        raise ValueError(f"y_train must have one label per training image; found {n} images "
+                         f"and {len(Y)} labels")
+    if m < 1:
+        raise ValueError("X_test must hold at least 1 image; found 0")
+    backend = resolve_device(device)
+    feature_backend = resolve_device(feature_map.get_params()["device"])
+    if feature_backend.name != backend.name:
+        raise ValueError(f"the feature map runs on {feature_backend.name} but device={device!r} "
+                         f"resolves to {backend.name}; the Gram tiles must live where the "
+                         "features are computed")
+    storage_dtype = np.float64 if dtype == "float64" else np.float32
+    # By default the accumulation's own tile edge: each Gram tile it adds lands in exactly
+    # one storage tile, updated in place (other edges work, through gathered copies).
+    tile = min(int(tile_size or GRAM_TILE), n)
+    plan = plan_streamed_memory(n, m, tile, storage_dtype, parse_budget(memory_budget))
+    own = feature_map.get_params()["memory_budget"]
+    feature_map.set_params(memory_budget=min(plan.feature_budget, parse_budget(own))
+                           if own is not None else plan.feature_budget)
+    timings = {}
+
+    t0 = time.perf_counter()
+    feature_map.fit(X_train)
+    storage = PackedStorage(n, tile, storage_dtype, backend, plan.budget)
+    view = SymmetricTileView(storage)
+    cross = np.zeros((m, n), dtype=storage_dtype)
+    train_gram, cross_gram = feature_map.accumulate_train_test_grams(
+        X_train, X_test, out=view, cross_out=cross, progress=progress)
+    view.symmetrize_diagonal()
+    norms = train_gram.row_sq_norms
+    timings["features+gram"] = time.perf_counter() - t0
+
+    search = None
+    if bandwidth is None or bandwidth == "auto":
+        t0 = time.perf_counter()
+        median = median_bandwidth_from_tiles(view, norms)
+        if bandwidth is None:
+            bandwidth = median
+        else:
+            bandwidth, search = select_bandwidth_from_gram(
+                view, norms, y_train, [median * f for f in BANDWIDTH_GRID], seed=seed,
+                reg=reg, memory_budget=plan.budget - plan.packed - plan.cross)
+            timings["bandwidth_search"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    gaussian_tiles(storage, norms, bandwidth, progress=progress)
+    gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
+    kernel = copy_tiles(storage, memory_budget=plan.budget - plan.packed - plan.cross)
+    if reg:
+        storage.add_to_diagonal(reg)
+    timings["kernel"] = time.perf_counter() - t0
+
+    refinement = None
+    t0 = time.perf_counter()
+    try:
+        tiled_cholesky(storage, progress=progress)
+        timings["cholesky"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if dtype == "mixed":
+            alpha, refinement = refine_with_stored_kernel(storage, kernel, Y, reg=reg,
+                                                          progress=progress)
+            solver = "mixed"
+        else:
+            alpha = backend.to_numpy(cholesky_solve(storage, backend.asarray(Y),
+                                                    progress=progress))
+            solver = "cholesky"
+    except NotPositiveDefiniteError as exc:
+        storage.close()
+        alpha, solver = _fallback(kernel, Y, reg, plan, exc)
+    finally:
+        storage.close()
+    timings["solve"] = time.perf_counter() - t0
+    alpha = np.asarray(alpha, dtype=np.float64)
+
+    if refinement is not None:  # the last refinement residual gives K alpha for free
+        KA = Y - refinement.final_residual - reg * alpha
+    else:
+        t0 = time.perf_counter()
+        KA = tile_symmetric_matvec(kernel, alpha, progress=progress, phase_name="residual")
+        timings["residual"] = time.perf_counter() - t0
+    kernel.close()
+    residual = float(np.linalg.norm(KA + reg * alpha - Y) / np.linalg.norm(Y))
+    norm = float(np.sqrt(max(float(np.sum(alpha * KA)), 0.0)))
+
+    t0 = time.perf_counter()
+    scores = cross_matvec(cross, alpha, progress=progress)
+    timings["predict"] = time.perf_counter() - t0
+    return StreamedSolution(
+        dual_coef=alpha, classes=classes, targets=Y, train_scores=KA, test_scores=scores,
+        bandwidth=float(bandwidth), bandwidth_search=search, relative_residual=residual,
+        rkhs_norm=norm, solver=solver, refinement=refinement,
+        n_features=int(feature_map.n_features_out_), timings=timings,
+    )
+
+
+def _fallback(kernel, Y, reg, plan, exc):
+    """LU (then least squares) on a dense float64 copy of the stored ``K``, budget permitting."""
+    n = kernel.n
+    room = plan.budget - plan.packed - plan.cross
+    check_budget(n * n * (8 + kernel.dtype.itemsize), room,
+                 f"the LU fallback after a failed Cholesky ({exc}) on a dense {n} x {n} copy")
+    warnings.warn(f"the kernel matrix is not numerically positive definite ({exc}); solving "
+                  "by LU", SolverFallbackWarning, stacklevel=3)
+    alpha, info = solve_general(kernel.to_dense(), Y, reg, "lu_or_lstsq", memory_budget=room)
+    return alpha, info.method

@@ -1,0 +1,140 @@
+"""`kernelfit reproduce`: the reduced (smoke) run end to end, reuse, failures, estimates."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from importlib.resources import files
+
+import numpy as np
+import pytest
+
+from kernelfit.cli import build_parser, main
+from kernelfit.experiments import ExperimentConfig
+from kernelfit.reproduce import ResultStore, experiment_command, plan, run_reproduction
+from kernelfit.reproduce.estimate import estimate_seconds
+
+RATES = {"float32": 180.0, "float64": 85.0}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    status = main(["reproduce", "--smoke", "--out", str(out), "--quiet", "--device", "cpu"])
+    return out, status
+
+
+def test_smoke_run_writes_a_report_whose_images_exist_and_parse(smoke):
+    from matplotlib.image import imread
+
+    out, status = smoke
+    assert status == 0
+    report = (out / "REPORT.md").read_text()
+    for heading in ("## Kernel results", "## Minimum norm", "## Plots", "## Networks",
+                    "## Commands", "## Machine and versions"):
+        assert heading in report
+    for label in ("MNIST, Gaussian kernel on pixels", "CIFAR-10, random-conv features + l2"):
+        row = next(line for line in report.splitlines() if line.startswith(f"| {label} |"))
+        assert "not run" not in row
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert {"plots/error-vs-n.png", "plots/norm-vs-n.png",
+            "nets/kernel-noise-mnist-gaussian.png"} <= set(images)
+    for image in images:
+        pixels = imread(out / image)
+        assert pixels.ndim == 3 and min(pixels.shape[:2]) > 100
+        assert np.ptp(pixels) > 0  # not a blank canvas
+
+
+def test_smoke_results_match_the_experiment_schema_and_carry_their_command(smoke):
+    jsonschema = pytest.importorskip("jsonschema")
+    out, _ = smoke
+    schema = json.loads(files("kernelfit.schemas").joinpath("experiment.schema.json").read_text())
+    records = sorted((out / "results").glob("*.json"))
+    assert len(records) == len([s for s in plan("smoke") if s.config is not None])
+    for path in records:
+        record = json.loads(path.read_text())
+        jsonschema.validate({k: v for k, v in record.items()
+                             if k not in ("command", "step", "wall_seconds")}, schema)
+        assert record["command"].startswith(f"kernelfit {record['config']['dataset']} ")
+        assert record["train_error"] == 0.0  # every row interpolates
+
+
+def test_rerun_reuses_every_stored_result(smoke, capsys):
+    out, _ = smoke
+    before = {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+    result = run_reproduction("smoke", out, device="cpu", quiet=True, echo=print)
+    assert result.ran == [] and not result.failed
+    assert len(result.reused) == len(plan("smoke"))
+    assert {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")} == before
+    assert "0 steps to run" in capsys.readouterr().out
+
+
+def test_a_record_with_another_configuration_is_not_reused(smoke, tmp_path):
+    out, _ = smoke
+    step = next(s for s in plan("smoke", "cpu") if s.name == "mnist-gaussian")
+    store = ResultStore(out)
+    assert store.load(step) is not None
+    other = replace(step, config=replace(step.config, bandwidth=7.0))
+    assert store.load(other) is None
+    # where the data came from does not change the result
+    assert store.load(replace(step, config=replace(step.config, data_dir="/elsewhere"))) \
+        is not None
+
+
+def test_a_separate_cli_json_is_picked_up(tmp_path):
+    step = next(s for s in plan("smoke") if s.name == "mnist-gaussian")
+    argv = experiment_command(step.config).split()[1:]
+    json_path = tmp_path / "results" / "mnist-gaussian.json"
+    assert main([*argv, "--json", str(json_path), "--quiet"]) == 0
+    assert ResultStore(tmp_path).load(step) is not None
+
+
+def test_experiment_command_parses_back_to_the_same_configuration():
+    for step in plan("full"):
+        if step.config is None:
+            continue
+        args = build_parser().parse_args(experiment_command(step.config).split()[1:])
+        c = step.config
+        assert (args.dataset, args.kernel, args.reg, args.features, args.n_train, args.n_test,
+                args.dtype) == (c.dataset, c.kernel, c.reg, c.features, c.n_train, c.n_test,
+                                c.dtype)
+        assert args.bandwidth == c.bandwidth
+        assert args.filters == c.feature_params.get("n_filters")
+
+
+def test_a_failing_step_is_reported_and_the_others_are_kept(tmp_path, monkeypatch):
+    import kernelfit.reproduce.runner as runner
+
+    good = next(s for s in plan("smoke") if s.name == "sweep-mnist-gaussian-100")
+    bad = replace(good, name="broken", config=replace(good.config, dataset="imagenet"))
+    monkeypatch.setattr(runner, "plan", lambda mode, device, on_gpu: [bad, good])
+    result = run_reproduction("smoke", tmp_path, device="cpu", quiet=True, echo=lambda s: None)
+    assert "unknown dataset 'imagenet'" in result.failed["broken"]
+    assert result.ran == ["sweep-mnist-gaussian-100"]
+    assert (tmp_path / "results" / "sweep-mnist-gaussian-100.json").exists()
+    assert "`broken`: failed: ValueError: unknown dataset" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        plan("huge")
+
+
+def test_full_run_states_its_expected_duration_before_starting(tmp_path, capsys):
+    assert main(["reproduce", "--full", "--dry-run", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    hours = re.search(r"expected about ([\d.]+) (h|min)", text)
+    assert hours, text
+    assert not list((tmp_path / "results").glob("*.json"))  # nothing ran
+
+
+def test_estimates_grow_with_the_problem():
+    base = plan("full")[0]
+    small = estimate_seconds(replace(base, config=ExperimentConfig(n_train=10000)), RATES)
+    large = estimate_seconds(replace(base, config=ExperimentConfig(n_train=40000)), RATES)
+    # the n^3 factorization takes over: four times n costs more than sixteen times the time
+    assert large > 16 * small > 0
+    mixed = estimate_seconds(replace(base, config=ExperimentConfig(dtype="mixed")), RATES)
+    single = estimate_seconds(replace(base, config=ExperimentConfig(dtype="float32")), RATES)
+    assert mixed > single

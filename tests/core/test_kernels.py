@@ -1,0 +1,146 @@
+"""Kernel blocks (the NumPy fast path and the generic array-API path) against
+scikit-learn's pairwise kernels and SciPy's ``cdist``."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from sklearn.metrics import pairwise
+
+from kernelfit import kernels
+from kernelfit.kernels import make_kernel
+
+BANDWIDTH = 1.7
+RTOL = 1e-12  # float64 distances for every input dtype
+
+
+def reference(name, X, Z, bandwidth=BANDWIDTH):
+    """The block from scikit-learn, on float64 copies of the inputs."""
+    X64, Z64 = np.asarray(X, dtype=np.float64), np.asarray(Z, dtype=np.float64)
+    if name == "gaussian":
+        return pairwise.rbf_kernel(X64, Z64, gamma=0.5 / bandwidth**2)
+    return pairwise.laplacian_kernel(X64, Z64, gamma=1.0 / bandwidth)
+
+
+def with_duplicates(rng, n, d, dtype=np.float64):
+    """Rows with a few exact duplicates (their distances must clamp at 0, not go negative)."""
+    X = rng.random((n, d)).astype(dtype)
+    if n > 6:
+        X[3] = X[0]
+        X[n - 1] = X[n // 2]
+    return X
+
+
+def block64(kernel, X, Z, same=False):
+    """The block written into a float64 ``out`` (so float32 inputs keep float64 values)."""
+    out = np.empty((X.shape[0], Z.shape[0]), dtype=np.float64)
+    assert kernel(X, Z, out, same=same) is out
+    return out
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("n", "m", "d"), [(1, 1, 1), (1, 7, 3), (37, 53, 11), (129, 64, 784)])
+def test_block_matches_sklearn(name, dtype, n, m, d, rng):
+    X, Z = with_duplicates(rng, n, d, dtype), with_duplicates(rng, m, d, dtype)
+    Z[: min(n, m) // 2] = X[: min(n, m) // 2]  # rows shared between X and Z
+    K = block64(make_kernel(name, bandwidth=BANDWIDTH), X, Z)
+    np.testing.assert_allclose(K, reference(name, X, Z), rtol=RTOL, atol=0)
+    assert K.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_same_block_has_exact_unit_diagonal(name, dtype, rng):
+    # Far from the origin ||x||^2 + ||x||^2 - 2 x.x cancels to rounding noise of ~1e-9
+    # (||x||^2 ~ 1e7): the diagonal must still be exactly 1 and no entry above 1.
+    X = (1000 + with_duplicates(rng, 75, 9)).astype(dtype)
+    kernel = make_kernel(name, bandwidth=0.5)
+    K = block64(kernel, X, X, same=True)
+    assert np.all(np.diagonal(K) == 1.0)
+    assert K.max() <= 1.0
+    np.testing.assert_allclose(K, reference(name, X, X, 0.5), rtol=1e-6)
+    assert K[0, 3] == pytest.approx(1.0, abs=1e-6)  # duplicate rows: distance ~ 0
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+def test_block_default_dtype_follows_input(name, rng):
+    X = rng.random((20, 4)).astype(np.float32)
+    K = make_kernel(name, bandwidth=BANDWIDTH)(X, X)
+    assert K.dtype == np.float32
+    np.testing.assert_allclose(K, reference(name, X, X), rtol=1e-6)
+
+
+def test_gaussian_matches_cdist(rng):
+    X, Z = rng.standard_normal((41, 30)), rng.standard_normal((17, 30))
+    K = make_kernel("gaussian", bandwidth=3.0)(X, Z)
+    np.testing.assert_allclose(K, np.exp(-cdist(X, Z, "sqeuclidean") / 18.0), rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+def test_non_contiguous_inputs(name, rng):
+    A = rng.random((60, 40))
+    X, Z = np.asfortranarray(A[:31]), A[29:, ::3]
+    K = make_kernel(name, bandwidth=BANDWIDTH)(X[:, ::3], Z)
+    np.testing.assert_allclose(K, reference(name, X[:, ::3], Z), rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_many_row_chunks_over_threads(name, threads, rng, monkeypatch):
+    """Small chunks and several shares: every row is written once, and correctly."""
+    monkeypatch.setattr(kernels, "_CHUNK_ENTRIES", 64)
+    monkeypatch.setattr(kernels, "_element_threads", lambda: threads)
+    X, Z = with_duplicates(rng, 101, 5), with_duplicates(rng, 23, 5)
+    kernel = make_kernel(name, bandwidth=BANDWIDTH)
+    np.testing.assert_allclose(kernel(X, Z), reference(name, X, Z), rtol=RTOL)
+    K = kernel(X, X, same=True)
+    assert np.all(np.diagonal(K) == 1.0)
+    np.testing.assert_allclose(K, reference(name, X, X), rtol=RTOL)
+
+
+@pytest.mark.parametrize("n_rows", [0, 1, 5, 64, 1000])
+def test_row_chunks_cover_each_row_once(n_rows, monkeypatch):
+    monkeypatch.setattr(kernels, "_CHUNK_ENTRIES", 40)
+    monkeypatch.setattr(kernels, "_element_threads", lambda: 3)
+    counts = np.zeros(n_rows, dtype=int)
+
+    def visit(rows):
+        counts[rows] += 1  # slices from different shares never overlap
+
+    kernels._run_on_row_chunks(visit, (n_rows, 7))
+    assert np.all(counts == 1)
+
+
+def test_row_chunk_errors_reach_the_caller(monkeypatch):
+    monkeypatch.setattr(kernels, "_element_threads", lambda: 2)
+
+    def fail(rows):
+        raise FloatingPointError(f"rows {rows}")
+
+    with pytest.raises(FloatingPointError, match="rows"):
+        kernels._run_on_row_chunks(fail, (10, 1 << 16))
+
+
+@pytest.mark.parametrize(("env", "expected_at_most"), [
+    ({"OMP_NUM_THREADS": "1"}, 1),
+    ({"OPENBLAS_NUM_THREADS": "2"}, 2),
+    ({"OMP_NUM_THREADS": "junk"}, kernels._MAX_THREADS),
+])
+def test_element_threads_follow_thread_variables(env, expected_at_most, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert 1 <= kernels._element_threads.__wrapped__() <= expected_at_most
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+def test_generic_array_api_path_matches_numpy_path(name, rng):
+    xps = pytest.importorskip("array_api_strict")
+    X, Z = with_duplicates(rng, 30, 6), with_duplicates(rng, 19, 6)
+    kernel = make_kernel(name, bandwidth=BANDWIDTH)
+    generic = kernel(xps.asarray(X), xps.asarray(Z))
+    assert type(generic).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(np.asarray(generic._array), kernel(X, Z), rtol=RTOL)
+    same = kernel(xps.asarray(X), xps.asarray(X), same=True)
+    np.testing.assert_array_equal(np.diagonal(np.asarray(same._array)), 1.0)
