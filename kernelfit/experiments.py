@@ -47,7 +47,7 @@ class ExperimentConfig:
     dataset: str = "mnist"
     kernel: str = "gaussian"
     bandwidth: float | str | None = None
-    reg: float = 0.0
+    reg: float | str = 0.0  # or "auto": held-out choice on the training set (streamed only)
     features: str = "none"
     feature_params: dict = field(default_factory=dict)
     n_train: int | None = None
@@ -164,11 +164,21 @@ def _features(config, Xtr, Xte, dtype, progress):
     return Ftr, np.asarray(fmap.transform(Xte), dtype=dtype)
 
 
-def _config_record(config, bandwidth_search, refinement) -> dict:
-    """The configuration as a dict, with the bandwidth search and refinement record."""
+def _config_record(config, bandwidth_search, refinement, reg_search=None,
+                   reg_chosen=None) -> dict:
+    """The configuration as a dict, with the searches, the chosen ridge and the refinement.
+
+    ``reg`` stays as configured (``"auto"`` included) so that stored results match their
+    configuration; the ridge term ``reg="auto"`` chose is ``reg_chosen`` and its held-out
+    error per candidate ``reg_search``.
+    """
     cfg = asdict(config)
     if bandwidth_search is not None:
         cfg["bandwidth_search"] = {str(k): v for k, v in bandwidth_search.items()}
+    if reg_search is not None:
+        cfg["reg_search"] = {str(k): v for k, v in reg_search.items()}
+    if reg_chosen is not None:
+        cfg["reg_chosen"] = float(reg_chosen)
     if refinement is not None:
         cfg["refinement"] = {"iterations": refinement.iterations,
                              "residuals": refinement.residuals,
@@ -181,25 +191,22 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
     from .features import make_feature_map
     from .streamed import solve_streamed
 
-    if config.kernel != "gaussian":
-        raise ValueError(f"features={config.features!r} streams a Gaussian kernel from the "
-                         f"feature Gram; kernel must be 'gaussian'; found {config.kernel!r}")
-    if config.dask:
-        raise ValueError(f"features={config.features!r} runs on one machine; dask must be "
-                         f"None; found {config.dask!r}")
     fmap = make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
     fmap.set_params(progress=progress)
     if "device" not in config.feature_params:
         fmap.set_params(device=config.device)
     solution = solve_streamed(
-        fmap, Xtr, ytr, Xte, bandwidth=config.bandwidth, reg=config.reg, dtype=config.dtype,
-        device=config.device, tile_size=config.tile_size, memory_budget=config.memory_budget,
-        seed=config.seed, progress=progress,
+        fmap, Xtr, ytr, Xte, kernel=config.kernel, bandwidth=config.bandwidth, reg=config.reg,
+        dtype=config.dtype, device=config.device, tile_size=config.tile_size,
+        memory_budget=config.memory_budget, seed=config.seed, progress=progress,
     )
     timings.update(solution.timings)
     versions, machine = environment()
+    auto_reg = config.reg == "auto"
     return ExperimentResult(
-        config=_config_record(config, solution.bandwidth_search, solution.refinement),
+        config=_config_record(config, solution.bandwidth_search, solution.refinement,
+                              solution.reg_search if auto_reg else None,
+                              solution.reg if auto_reg else None),
         dataset={"name": data.display_name, **data.source.to_dict()},
         n_train=len(ytr), n_test=len(yte), n_features=solution.n_features,
         bandwidth=solution.bandwidth,
@@ -210,6 +217,35 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=_peak_rss(),
         versions=versions, machine=machine, started=started,
     )
+
+
+def _check_config(config) -> None:
+    """Refuse a bad ``reg``, and what the streamed path does not do, before any work."""
+    streamed = config.features in STREAMED_FEATURES
+    reg = config.reg
+    if isinstance(reg, str):
+        if reg != "auto":
+            raise ValueError(f"reg must be a non-negative number or 'auto' (held-out choice on "
+                             f"the training set); found {reg!r}")
+        if not streamed:
+            raise ValueError(f"reg='auto' (held-out choice) is supported for the streamed "
+                             f"feature maps {STREAMED_FEATURES} only; features="
+                             f"{config.features!r} needs a number")
+    elif isinstance(reg, bool) or not isinstance(reg, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(reg) or reg < 0:
+        raise ValueError(f"reg must be a non-negative number or 'auto' (held-out choice on the "
+                         f"training set); found {reg!r}")
+    if not streamed:
+        return
+    from .streamed.solve import STREAMED_KERNELS
+
+    if config.kernel not in STREAMED_KERNELS:
+        raise ValueError(f"features={config.features!r} streams the feature Gram into a "
+                         f"Gaussian or linear kernel; kernel must be one of {STREAMED_KERNELS}; "
+                         f"found {config.kernel!r}")
+    if config.dask:
+        raise ValueError(f"features={config.features!r} runs on one machine; dask must be "
+                         f"None; found {config.dask!r}")
 
 
 def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0):
@@ -241,6 +277,9 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
     Parameters
     ----------
     config : ExperimentConfig
+        ``reg="auto"`` (a ridge term chosen on a held-out part of the training set) and
+        ``kernel="linear"`` on the features are for the streamed feature maps
+        (``features="randconv"``, whose kernel is ``"gaussian"`` or ``"linear"``).
     progress : callable, optional
         Progress callback; phases ``load``, ``features``, ``gram``, ``cholesky``,
         ``solve``, ``matvec`` (residual) and ``predict``. With ``features="randconv"``
@@ -251,12 +290,19 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
     Returns
     -------
     ExperimentResult
+
+    Raises
+    ------
+    ValueError
+        A bad ``dtype`` or ``reg``, ``reg="auto"`` without a streamed feature map, or a
+        kernel or Dask setting the streamed path does not support (before loading data).
     """
     from .estimators import KernelClassifier
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if config.dtype not in ("float32", "float64", "mixed"):
         raise ValueError(f"dtype must be float32, float64 or mixed; found {config.dtype!r}")
+    _check_config(config)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     mixed = config.dtype == "mixed"
     timings = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -26,6 +27,16 @@ def _bandwidth(text: str):
     return value
 
 
+def _reg(text: str):
+    """``--reg``: a number (checked to be >= 0 by the experiment) or ``auto``."""
+    if text == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or 'auto'; found {text!r}") from None
+
+
 def _local_cluster(text: str) -> str:
     if not text.startswith("local:"):
         raise ValueError(f"--dask takes local:N or local:N:MEMORY; found {text!r}")
@@ -45,7 +56,10 @@ def register(sub) -> None:
         p.add_argument("--bandwidth", type=_bandwidth, default=None,
                        help="sigma on pixels in [0, 1]; 'auto' picks it on a held-out part of "
                        "the training set (default: per data set, see docs/cli.md)")
-        p.add_argument("--reg", type=float, default=0.0, help="ridge term (default 0: interpolate)")
+        p.add_argument("--reg", type=_reg, default=0.0,
+                       help="ridge term added to K's diagonal (default 0: interpolate); 'auto' "
+                       "picks it on a held-out part of the training set (--features randconv "
+                       "only; see docs/cli.md)")
         p.add_argument("--features", default="none",
                        help="feature map applied first: none, gabor, randconv")
         p.add_argument("--filters", type=int, default=None, help="randconv: number of filters")
@@ -102,7 +116,7 @@ def render(result) -> str:
         ("data set", f"{result.dataset['name']} ({result.n_train} train, {result.n_test} test, "
                      f"d={result.n_features})"),
         ("kernel", f"{result.config['kernel']}, bandwidth {result.bandwidth}, "
-                   f"reg {result.config['reg']}"),
+                   f"reg {_reg_text(result.config)}"),
         ("train error", f"{100 * result.train_error:.2f}%"),
         ("test error", f"{100 * result.test_error:.2f}%"),
         ("RKHS norm", f"{result.rkhs_norm:.4g}"),
@@ -113,6 +127,13 @@ def render(result) -> str:
         ("peak memory", format_bytes(result.peak_rss_bytes)),
     ]
     return format_table(rows)
+
+
+def _reg_text(config) -> str:
+    """``reg`` as configured, with the chosen value for ``auto`` (``"auto -> 0.01"``)."""
+    if config.get("reg_chosen") is not None:
+        return f"{config['reg']} -> {config['reg_chosen']:g}"
+    return f"{config['reg']}"
 
 
 def write_json_atomically(path, record) -> None:

@@ -36,11 +36,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Run the reproduction; exit status 1 when a step failed."""
-    from ..progress import TqdmProgress
     from ..reproduce import run_reproduction
 
     result = run_reproduction(
         args.mode, args.out, device=args.device, data_dir=args.data_dir,
-        download=not args.no_download, quiet=args.quiet,
-        progress=TqdmProgress(disable=args.quiet), dry_run=args.dry_run)
+        download=not args.no_download, quiet=args.quiet, dry_run=args.dry_run)
     return 1 if result.failed else 0

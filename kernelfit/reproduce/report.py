@@ -64,9 +64,14 @@ def _kernel_rows(steps, records) -> list:
         if record["config"].get("features") == "randconv":
             filters = record["config"]["feature_params"].get("n_filters")
             details.append(f"{filters or record['n_features'] // 8:,} filters")
-        if record["config"].get("reg"):
-            details.append(f"reg {record['config']['reg']:g}")
-        details.append(f"sigma {record['bandwidth']:.4g}")
+        reg = record["config"].get("reg")
+        if isinstance(reg, str):
+            chosen = record["config"].get("reg_chosen")
+            details.append(f"reg {reg}" + (f" -> {chosen:g}" if chosen is not None else ""))
+        elif reg:
+            details.append(f"reg {reg:g}")
+        if record["bandwidth"] is not None:
+            details.append(f"sigma {record['bandwidth']:.4g}")
         rows.append([
             paper.label if paper else step.title,
             _pct(paper.test_error) if paper else "-",

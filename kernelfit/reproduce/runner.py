@@ -1,19 +1,24 @@
 """Run the steps of a reproduction, reusing stored results, then write the report.
 
-Each step goes through the same code as its individual command: kernel steps
-through :func:`kernelfit.experiments.run_experiment` (``kernelfit mnist`` and
-friends), the others through :func:`kernelfit.cli.main` with their own
-arguments (``kernelfit randomize ...``). A step that fails is recorded and the
-run goes on to the next; the report lists it, and the exit status says so.
+Each step goes through its individual command. A kernel step runs
+``kernelfit mnist ... --json`` (its :func:`~kernelfit.reproduce.plan.experiment_command`)
+in a child process, so that its peak memory is its own (``ru_maxrss`` never
+goes down within a process) and a crash in native code ends that step, not the
+reproduction. The others run in this process through :func:`kernelfit.cli.main`
+with their own arguments (``kernelfit randomize ...``). A step that fails is
+recorded and the run goes on to the next; the report lists it, and the exit
+status says so.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..memory import format_bytes
@@ -68,8 +73,8 @@ def _on_gpu(device: str) -> bool:
 
 
 def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
-                     download: bool = True, quiet: bool = False, progress=None,
-                     echo=print, dry_run: bool = False) -> Reproduction:
+                     download: bool = True, quiet: bool = False, echo=print,
+                     dry_run: bool = False) -> Reproduction:
     """Run (or reuse) every step of ``mode`` into ``out`` and write ``out/REPORT.md``.
 
     Parameters
@@ -84,8 +89,6 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     download : bool, default True
     quiet : bool, default False
         No progress bars from the steps.
-    progress : callable, optional
-        Progress callback for the kernel steps.
     echo : callable, default print
         Where the plan and the step lines go.
     dry_run : bool, default False
@@ -95,7 +98,6 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     -------
     Reproduction
     """
-    from ..experiments import run_experiment
     from .report import write_report
 
     store = ResultStore(out)
@@ -132,9 +134,7 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
         started = time.perf_counter()
         try:
             if step.config is not None:
-                config = replace(step.config, data_dir=data_dir, download=download)
-                record = run_experiment(config, progress=progress).to_dict()
-                record["command"] = experiment_command(step.config)
+                record = _run_experiment(step, store, data_dir, download, quiet)
             else:
                 record = _run_command(step, store, data_dir, download, quiet)
         except KeyboardInterrupt:
@@ -157,17 +157,35 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     return result
 
 
+def _data_flags(data_dir, download: bool, quiet: bool) -> list:
+    flags = ["--data-dir", str(data_dir)] if data_dir is not None else []
+    return flags + (["--no-download"] if not download else []) + (["--quiet"] if quiet else [])
+
+
+def _run_experiment(step, store: ResultStore, data_dir, download: bool, quiet: bool) -> dict:
+    """``kernelfit DATASET ... --json`` in a child process; returns its record."""
+    command = experiment_command(step.config)
+    partial = store.root / "results" / f".{step.name}.partial.json"
+    argv = [sys.executable, "-m", "kernelfit.cli", *command.split()[1:], "--json",
+            str(partial), *_data_flags(data_dir, download, quiet)]
+    try:
+        status = subprocess.run(argv, check=False).returncode
+        if status != 0:
+            how = (f"was killed by signal {-status}" if status < 0
+                   else f"exited with status {status}")
+            raise RuntimeError(f"{command} {how} (its output is above)")
+        record = json.loads(partial.read_text())
+    finally:
+        partial.unlink(missing_ok=True)
+    record["command"] = command
+    return record
+
+
 def _run_command(step, store: ResultStore, data_dir, download: bool, quiet: bool) -> dict:
     from ..cli import main
 
-    argv = [*step.argv, "--out", str(store.root / "nets")]
-    if data_dir is not None:
-        argv += ["--data-dir", str(data_dir)]
-    if not download:
-        argv += ["--no-download"]
-    if quiet:
-        argv += ["--quiet"]
-    status = main(argv)
+    status = main([*step.argv, "--out", str(store.root / "nets"),
+                   *_data_flags(data_dir, download, quiet)])
     if status != 0:
         raise RuntimeError(f"kernelfit {' '.join(step.argv)} exited with status {status}")
     missing = [p for p in step.outputs if not (store.root / p).exists()]

@@ -38,8 +38,8 @@ def _canonical(config: dict) -> dict:
     out = {}
     for name in RESULT_FIELDS:
         value = config.get(name)
-        if name in ("reg",) and value is not None:
-            value = float(value)
+        if name == "reg" and value is not None and not isinstance(value, str):
+            value = float(value)  # "auto" stays a string
         if name == "bandwidth" and isinstance(value, int):
             value = float(value)
         out[name] = value

@@ -6,7 +6,9 @@
 * :func:`plan_streamed_memory` (:mod:`~kernelfit.streamed.memory_plan`): its memory
   model, checked before anything is allocated;
 * :mod:`~kernelfit.streamed.bandwidth`: median and held-out bandwidths from a Gram
-  held in tiles; :mod:`~kernelfit.streamed.kernel_tiles`: Gaussian kernels in place.
+  held in tiles; :mod:`~kernelfit.streamed.regularization`: the held-out ridge term
+  (``reg="auto"``), on the same split (:mod:`~kernelfit.streamed.held_out`);
+  :mod:`~kernelfit.streamed.kernel_tiles`: Gaussian kernels in place.
 """
 
 from .memory_plan import StreamedMemoryPlan, plan_streamed_memory

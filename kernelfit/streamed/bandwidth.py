@@ -12,13 +12,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
 
 from ..experiments import AUTO_BANDWIDTH_FACTORS
 from ..features import gaussian_gram_from_linear, median_bandwidth_from_gram
-from ..linalg import PackedStorage, default_tile_size
-from ..memory import check_budget
-from ..solvers import solve
+from .held_out import check_held_out_budget, held_out_error, held_out_split
 
 __all__ = ["median_bandwidth_from_tiles", "select_bandwidth_from_gram"]
 
@@ -52,24 +49,14 @@ def median_bandwidth_from_tiles(view, sq_norms, sample: int = 1000, seed: int = 
                                       seed=seed)
 
 
-def _binarize(y):
-    binarizer = LabelBinarizer(neg_label=-1 if len(np.unique(y)) == 2 else 0)
-    Y = binarizer.fit_transform(y).astype(np.float64)
-    return binarizer.classes_, Y[:, 0] if Y.shape[1] == 1 else Y
-
-
-def _predict(classes, scores):
-    return classes[(scores > 0).astype(int)] if scores.ndim == 1 else classes[
-        np.argmax(scores, axis=1)]
-
-
 def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=10000,
                                n_val=2000, reg=0.0, memory_budget: int):
     """Pick the bandwidth with the lowest error on a held-out part of the training set.
 
-    The split is that of :func:`kernelfit.experiments.select_bandwidth`: a seeded
-    permutation, the first ``min(n_val, n // 5)`` points held out, the next ``n_fit``
-    fitted with a float64 exact solve for each candidate.
+    The split is that of :func:`kernelfit.experiments.select_bandwidth`
+    (:func:`~kernelfit.streamed.held_out.held_out_split`): a seeded permutation, the
+    first ``min(n_val, n // 5)`` points held out, the next ``n_fit`` fitted with a
+    float64 exact solve for each candidate.
 
     Parameters
     ----------
@@ -92,31 +79,24 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
 
     Raises
     ------
+    ValueError
+        If the fitted part holds fewer than 2 classes.
     MemoryBudgetError
         If the validation problem does not fit in ``memory_budget``.
     """
-    y = np.asarray(y)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(y))
-    n_val = min(n_val, len(y) // 5)
-    val, fit = order[:n_val], order[n_val : n_val + n_fit]
-    k, s = fit.size, np.dtype(view.dtype).itemsize
-    check_budget(k * k * (s + 8) + n_val * k * (s + 8)
-                 + PackedStorage.nbytes_for(k, default_tile_size(k), np.float64),
-                 memory_budget, f"the held-out bandwidth choice ({k} fitted, {n_val} held out)")
+    split = held_out_split(y, seed=seed, n_fit=n_fit, n_val=n_val,
+                           what="the bandwidth search")
+    check_held_out_budget(split, np.dtype(view.dtype).itemsize, memory_budget,
+                          "the held-out bandwidth choice")
     norms = np.asarray(sq_norms, dtype=np.float64)
+    fit, val = split.fit, split.val
     G_fit, G_val = view.take(fit, fit), view.take(val, fit)
-    classes, Y = _binarize(y[fit])
-    if len(classes) < 2:
-        raise ValueError(f"the bandwidth search needs at least 2 classes in its fitted part; "
-                         f"found {classes}")
-    K = np.empty((k, k))
-    K_val = np.empty((n_val, k))
+    K = np.empty(G_fit.shape)
+    K_val = np.empty(G_val.shape)
     errors = {}
     for bw in candidates:
         gaussian_gram_from_linear(G_fit, norms[fit], None, bandwidth=float(bw), out=K)
-        alpha = solve(K, Y, reg)
         gaussian_gram_from_linear(G_val, norms[val], norms[fit], bandwidth=float(bw), out=K_val)
-        errors[float(bw)] = float(np.mean(_predict(classes, K_val @ alpha) != y[val]))
+        errors[float(bw)] = held_out_error(K, K_val, split, reg)
     best = min(errors, key=lambda b: (errors[b], -b))
     return best, errors

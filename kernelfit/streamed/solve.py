@@ -1,4 +1,4 @@
-r"""Exact Gaussian-kernel classification on streamed features, never holding the features.
+r"""Exact kernel classification on streamed features, never holding the features.
 
 For feature maps with hundreds of thousands of features per image (random
 convolutions, :class:`~kernelfit.features.RandomConvFeatures`), the feature matrix
@@ -10,8 +10,10 @@ cannot be materialized. :func:`solve_streamed` instead
    :class:`~kernelfit.linalg.PackedStorage`), the dense test-versus-training Gram,
    and the squared feature norms;
 3. turns both into Gaussian kernels in place (bandwidth given, the median heuristic,
-   or a held-out choice on the training set), keeps a packed copy of ``K`` and adds
-   ``reg`` to the diagonal of the original;
+   or a held-out choice on the training set) -- or, for ``kernel="linear"``, keeps
+   the Grams as they are -- chooses ``reg`` on the held-out part of the training set
+   if asked (:mod:`~kernelfit.streamed.regularization`), keeps a packed copy of ``K``
+   and adds ``reg`` to the diagonal of the original;
 4. factors it with the tiled Cholesky and solves in float64 (``"mixed"``: a float32
    factor refined against the stored ``K``);
 5. reports ``K alpha`` (float64 products with the stored ``K``), the relative residual
@@ -56,14 +58,18 @@ from ..memory import check_budget, parse_budget
 from ..solvers.exact import SolverFallbackWarning, solve_general
 from ..solvers.mixed import RefinementInfo
 from ..solvers.stored_refinement import refine_with_stored_kernel
-from ..validation import check_nonnegative
 from .bandwidth import BANDWIDTH_GRID, median_bandwidth_from_tiles, select_bandwidth_from_gram
 from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
 from .memory_plan import plan_streamed_memory
+from .regularization import select_reg_from_gram
 
-__all__ = ["StreamedSolution", "solve_streamed"]
+__all__ = ["STREAMED_KERNELS", "StreamedSolution", "solve_streamed"]
 
 DTYPES = ("float32", "float64", "mixed")
+
+#: Kernels formed from the accumulated feature Gram: the Gaussian of the distances it
+#: gives, or the Gram itself.
+STREAMED_KERNELS = ("gaussian", "linear")
 
 
 @dataclass
@@ -81,9 +87,16 @@ class StreamedSolution:
         ``K alpha`` with the stored ``K``.
     test_scores : ndarray
         ``K(test, train) alpha``.
-    bandwidth : float
+    kernel : str
+        ``"gaussian"`` or ``"linear"``.
+    bandwidth : float or None
+        None for the linear kernel.
     bandwidth_search : dict or None
         Validation error per candidate when ``bandwidth="auto"``.
+    reg : float
+        The ridge term used (the chosen one when ``reg="auto"``).
+    reg_search : dict or None
+        Validation error per absolute ridge term when ``reg="auto"``.
     relative_residual : float
         ``||K alpha + reg alpha - Y|| / ||Y||`` with the stored ``K``.
     rkhs_norm : float
@@ -94,8 +107,8 @@ class StreamedSolution:
         Only for ``dtype="mixed"``.
     n_features : int
     timings : dict
-        Seconds per phase: ``features+gram``, ``bandwidth_search`` (auto only),
-        ``kernel``, ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
+        Seconds per phase: ``features+gram``, ``bandwidth_search`` and ``reg_search``
+        (auto only), ``kernel``, ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
     """
 
     dual_coef: np.ndarray
@@ -103,8 +116,11 @@ class StreamedSolution:
     targets: np.ndarray
     train_scores: np.ndarray
     test_scores: np.ndarray
-    bandwidth: float
+    kernel: str
+    bandwidth: float | None
     bandwidth_search: dict | None
+    reg: float
+    reg_search: dict | None
     relative_residual: float
     rkhs_norm: float
     solver: str
@@ -119,7 +135,12 @@ class StreamedSolution:
         return self.classes[np.argmax(scores, axis=1)]
 
 
-def _check_bandwidth(bandwidth):
+def _check_bandwidth(bandwidth, kernel):
+    if kernel == "linear":
+        if bandwidth is not None:
+            raise ValueError(f"the linear kernel has no bandwidth; bandwidth must be None; found "
+                             f"{bandwidth!r}")
+        return None
     if bandwidth is None or (isinstance(bandwidth, str) and bandwidth == "auto"):
         return bandwidth
     if isinstance(bandwidth, (int, float, np.floating, np.integer)) and not isinstance(
@@ -127,6 +148,23 @@ def _check_bandwidth(bandwidth):
         return float(bandwidth)
     raise ValueError(f"bandwidth must be a positive number, None (median heuristic) or "
                      f"'auto' (held-out choice); found {bandwidth!r}")
+
+
+def _check_kernel(kernel):
+    if kernel not in STREAMED_KERNELS:
+        raise ValueError(f"the streamed path forms its kernel from the feature Gram: kernel must "
+                         f"be one of {STREAMED_KERNELS}; found {kernel!r}")
+    return kernel
+
+
+def _check_reg(reg):
+    if isinstance(reg, str) and reg == "auto":
+        return reg
+    if isinstance(reg, (int, float, np.floating, np.integer)) and not isinstance(
+            reg, bool) and np.isfinite(reg) and reg >= 0:
+        return float(reg)
+    raise ValueError(f"reg must be a non-negative number or 'auto' (held-out choice on the "
+                     f"training set); found {reg!r}")
 
 
 def _targets(y):
@@ -142,9 +180,9 @@ def _targets(y):
     return binarizer.classes_, Y[:, 0] if Y.shape[1] == 1 else Y
 
 
-def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg=0.0,
-                   dtype="mixed", device="auto", tile_size=None, memory_budget=None, seed=0,
-                   progress=None) -> StreamedSolution:
+def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", bandwidth=None,
+                   reg=0.0, dtype="mixed", device="auto", tile_size=None, memory_budget=None,
+                   seed=0, progress=None) -> StreamedSolution:
     """Fit the feature map, stream the Grams, solve exactly, and score the test images.
 
     Parameters
@@ -156,10 +194,23 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
     y_train : array of shape (n,)
         Class labels.
     X_test : array of m images
+    kernel : {"gaussian", "linear"}, default "gaussian"
+        ``"gaussian"``: ``exp(-||phi_i - phi_j||^2 / (2 sigma^2))``; ``"linear"``: the
+        accumulated Gram ``phi_i . phi_j`` itself (no bandwidth). On standardized
+        features the linear Gram is singular (the standardization images' features sum
+        to zero), so it wants ``reg > 0`` or ``"auto"``: with ``reg=0`` a Cholesky may
+        still pass and give a large ``relative_residual``.
     bandwidth : float, None or "auto", default None
         Gaussian ``sigma`` on the features; None: the median heuristic from the Gram;
-        ``"auto"``: the held-out choice among ``(0.5, 0.7, 1, 1.4, 2)`` times the median.
-    reg : float, default 0
+        ``"auto"``: the held-out choice among ``(0.5, 0.7, 1, 1.4, 2, 2.8, 4)`` times the
+        median (fitted with ``reg``, or with 0 when ``reg="auto"``). Must be None for the
+        linear kernel.
+    reg : float or "auto", default 0
+        Ridge term added to the diagonal of ``K``; ``"auto"``: the held-out choice among
+        :data:`~kernelfit.streamed.regularization.REG_GRID` (without 0 for the linear
+        kernel) times the kernel's mean diagonal (1 for the Gaussian,
+        ``mean ||phi_i||^2`` for the linear kernel), at the bandwidth in use (chosen
+        first when ``bandwidth="auto"``).
     dtype : {"float32", "float64", "mixed"}, default "mixed"
         Storage of ``K``, its factor and the cross Gram (``"mixed"``: float32 storage,
         float64 refinement against the stored ``K``).
@@ -173,10 +224,10 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
         For everything (see :mod:`kernelfit.streamed.memory_plan`); 80% of the memory
         available now when None.
     seed : int, default 0
-        Seed of the held-out split (``"auto"``).
+        Seed of the held-out split (``"auto"`` bandwidth and ridge: the same split).
     progress : callable, optional
-        Phases ``randconv gram`` (and the feature map's own), ``kernel``, ``cholesky``,
-        ``solve``, ``refine`` or ``residual``, ``predict``.
+        Phases ``randconv gram`` (and the feature map's own), ``kernel`` (Gaussian
+        only), ``cholesky``, ``solve``, ``refine`` or ``residual``, ``predict``.
 
     Returns
     -------
@@ -185,15 +236,16 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
     Raises
     ------
     ValueError
-        A bad ``dtype``, ``bandwidth``, ``reg``, fewer than 2 classes, or a device that
-        disagrees with the feature map's.
+        A bad ``kernel``, ``dtype``, ``bandwidth``, ``reg``, fewer than 2 classes, or a
+        device that disagrees with the feature map's.
     MemoryBudgetError
         The plan does not fit in ``memory_budget`` (checked before allocating).
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}; found {dtype!r}")
-    bandwidth = _check_bandwidth(bandwidth)
-    reg = check_nonnegative(reg, "reg")
+    kernel = _check_kernel(kernel)
+    bandwidth = _check_bandwidth(bandwidth, kernel)
+    reg = _check_reg(reg)
     classes, Y = _targets(y_train)
     n, m = len(X_train), len(X_test)
     if len(Y) != n:
@@ -215,6 +267,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
     own = feature_map.get_params()["memory_budget"]
     feature_map.set_params(memory_budget=min(plan.feature_budget, parse_budget(own))
                            if own is not None else plan.feature_budget)
+    room = plan.budget - plan.packed - plan.cross  # what the packed copy of K takes later
     timings = {}
 
     t0 = time.perf_counter()
@@ -228,22 +281,16 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
     norms = train_gram.row_sq_norms
     timings["features+gram"] = time.perf_counter() - t0
 
-    search = None
-    if bandwidth is None or bandwidth == "auto":
-        t0 = time.perf_counter()
-        median = median_bandwidth_from_tiles(view, norms)
-        if bandwidth is None:
-            bandwidth = median
-        else:
-            bandwidth, search = select_bandwidth_from_gram(
-                view, norms, y_train, [median * f for f in BANDWIDTH_GRID], seed=seed,
-                reg=reg, memory_budget=plan.budget - plan.packed - plan.cross)
-            timings["bandwidth_search"] = time.perf_counter() - t0
+    bandwidth, bandwidth_search = _resolve_bandwidth(
+        view, norms, y_train, kernel, bandwidth, reg, seed, room, timings)
+    reg, reg_search = _resolve_reg(view, norms, y_train, kernel, bandwidth, reg, seed, room,
+                                   timings)
 
     t0 = time.perf_counter()
-    gaussian_tiles(storage, norms, bandwidth, progress=progress)
-    gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
-    kernel = copy_tiles(storage, memory_budget=plan.budget - plan.packed - plan.cross)
+    if kernel == "gaussian":
+        gaussian_tiles(storage, norms, bandwidth, progress=progress)
+        gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
+    stored = copy_tiles(storage, memory_budget=room)
     if reg:
         storage.add_to_diagonal(reg)
     timings["kernel"] = time.perf_counter() - t0
@@ -255,7 +302,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
         timings["cholesky"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if dtype == "mixed":
-            alpha, refinement = refine_with_stored_kernel(storage, kernel, Y, reg=reg,
+            alpha, refinement = refine_with_stored_kernel(storage, stored, Y, reg=reg,
                                                           progress=progress)
             solver = "mixed"
         else:
@@ -264,7 +311,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
             solver = "cholesky"
     except NotPositiveDefiniteError as exc:
         storage.close()
-        alpha, solver = _fallback(kernel, Y, reg, plan, exc)
+        alpha, solver = _fallback(stored, Y, reg, plan, exc)
     finally:
         storage.close()
     timings["solve"] = time.perf_counter() - t0
@@ -274,9 +321,9 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
         KA = Y - refinement.final_residual - reg * alpha
     else:
         t0 = time.perf_counter()
-        KA = tile_symmetric_matvec(kernel, alpha, progress=progress, phase_name="residual")
+        KA = tile_symmetric_matvec(stored, alpha, progress=progress, phase_name="residual")
         timings["residual"] = time.perf_counter() - t0
-    kernel.close()
+    stored.close()
     residual = float(np.linalg.norm(KA + reg * alpha - Y) / np.linalg.norm(Y))
     norm = float(np.sqrt(max(float(np.sum(alpha * KA)), 0.0)))
 
@@ -285,10 +332,42 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, bandwidth=None, reg
     timings["predict"] = time.perf_counter() - t0
     return StreamedSolution(
         dual_coef=alpha, classes=classes, targets=Y, train_scores=KA, test_scores=scores,
-        bandwidth=float(bandwidth), bandwidth_search=search, relative_residual=residual,
-        rkhs_norm=norm, solver=solver, refinement=refinement,
+        kernel=kernel, bandwidth=None if bandwidth is None else float(bandwidth),
+        bandwidth_search=bandwidth_search, reg=float(reg), reg_search=reg_search,
+        relative_residual=residual, rkhs_norm=norm, solver=solver, refinement=refinement,
         n_features=int(feature_map.n_features_out_), timings=timings,
     )
+
+
+def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timings):
+    """The Gaussian bandwidth in use and, for ``"auto"``, the held-out error per candidate.
+
+    The median heuristic for None; the held-out choice for ``"auto"``, fitted with ``reg``
+    or, when ``reg`` is ``"auto"`` too (chosen afterwards, at this bandwidth), with 0.
+    None for the linear kernel.
+    """
+    if kernel == "linear" or isinstance(bandwidth, float):
+        return bandwidth, None
+    t0 = time.perf_counter()
+    median = median_bandwidth_from_tiles(view, norms)
+    if bandwidth is None:
+        return median, None
+    best, errors = select_bandwidth_from_gram(
+        view, norms, y, [median * f for f in BANDWIDTH_GRID], seed=seed,
+        reg=0.0 if reg == "auto" else reg, memory_budget=room)
+    timings["bandwidth_search"] = time.perf_counter() - t0
+    return best, errors
+
+
+def _resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings):
+    """The ridge term in use and, for ``"auto"``, the held-out error per grid value."""
+    if reg != "auto":
+        return reg, None
+    t0 = time.perf_counter()
+    best, errors = select_reg_from_gram(view, norms, y, kernel=kernel, bandwidth=bandwidth,
+                                        seed=seed, memory_budget=room)
+    timings["reg_search"] = time.perf_counter() - t0
+    return best, errors
 
 
 def _fallback(kernel, Y, reg, plan, exc):

@@ -63,6 +63,41 @@ def test_bad_bandwidth_is_a_clear_error():
         build_parser().parse_args(["mnist", "--bandwidth", "wide"])
 
 
+def test_reg_is_a_number_or_auto(capsys):
+    parse = build_parser().parse_args
+    assert parse(["cifar10", "--features", "randconv", "--reg", "auto"]).reg == "auto"
+    assert parse(["mnist", "--reg", "0.01"]).reg == 0.01
+    with pytest.raises(SystemExit):
+        parse(["mnist", "--reg", "wide"])
+    assert "argument --reg: must be a number or 'auto'; found 'wide'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(["cifar10", "--help"])
+    assert "'auto' picks it on a held-out part of the training set" in " ".join(
+        capsys.readouterr().out.split())
+
+
+def test_reg_auto_needs_a_streamed_feature_map(capsys):
+    assert main(["mnist", "--reg", "auto", "--quiet"]) == 1  # refused before loading
+    err = capsys.readouterr().err
+    assert "reg='auto' (held-out choice) is supported for the streamed feature maps " \
+        "('randconv',) only; features='none'" in err
+
+
+def test_results_table_shows_the_chosen_reg():
+    from types import SimpleNamespace
+
+    from kernelfit.cli.experiment_cmd import render
+
+    result = SimpleNamespace(
+        timings={"solve": 1.0}, dataset={"name": "CIFAR-10"}, n_train=10, n_test=5,
+        n_features=8, bandwidth=None, train_error=0.0, test_error=0.5, rkhs_norm=1.0,
+        relative_residual=1e-12, solver="cholesky", storage="packed", peak_rss_bytes=1,
+        config={"kernel": "linear", "reg": "auto", "reg_chosen": 0.01, "dtype": "float64"})
+    assert "linear, bandwidth None, reg auto -> 0.01" in render(result)
+    result.config.update(reg=0.5, reg_chosen=None)
+    assert "reg 0.5" in render(result)
+
+
 def test_missing_data_lists_what_to_put_where(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KERNELFIT_DATA", str(tmp_path / "empty"))
     monkeypatch.setenv("KERNELFIT_CACHE", str(tmp_path / "cache"))

@@ -37,6 +37,7 @@ def test_smoke_run_writes_a_report_whose_images_exist_and_parse(smoke):
     for label in ("MNIST, Gaussian kernel on pixels", "CIFAR-10, random-conv features + l2"):
         row = next(line for line in report.splitlines() if line.startswith(f"| {label} |"))
         assert "not run" not in row
+    assert re.search(r"reg auto -> [\d.e+-]+;", row)  # the l2 row shows the chosen reg
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert {"plots/error-vs-n.png", "plots/norm-vs-n.png",
             "nets/kernel-noise-mnist-gaussian.png"} <= set(images)
@@ -82,6 +83,21 @@ def test_a_record_with_another_configuration_is_not_reused(smoke, tmp_path):
         is not None
 
 
+def test_the_l2_row_chooses_its_reg_on_held_out_training_data(smoke):
+    step = next(s for s in plan("full") if s.name == "cifar10-randconv-l2")
+    assert step.config.reg == "auto"
+    assert " --reg auto " in experiment_command(step.config)
+    out, _ = smoke
+    record = json.loads((out / "results" / "cifar10-randconv-l2.json").read_text())
+    assert record["config"]["reg"] == "auto"  # as configured, so the record is reused
+    search = {float(k): v for k, v in record["config"]["reg_search"].items()}
+    assert record["config"]["reg_chosen"] == min(search, key=lambda r: (search[r], r))
+    smoke_step = next(s for s in plan("smoke", "cpu") if s.name == "cifar10-randconv-l2")
+    store = ResultStore(out)
+    assert store.load(smoke_step) is not None
+    assert store.load(replace(smoke_step, config=replace(smoke_step.config, reg=0.1))) is None
+
+
 def test_a_separate_cli_json_is_picked_up(tmp_path):
     step = next(s for s in plan("smoke") if s.name == "mnist-gaussian")
     argv = experiment_command(step.config).split()[1:]
@@ -110,10 +126,13 @@ def test_a_failing_step_is_reported_and_the_others_are_kept(tmp_path, monkeypatc
     bad = replace(good, name="broken", config=replace(good.config, dataset="imagenet"))
     monkeypatch.setattr(runner, "plan", lambda mode, device, on_gpu: [bad, good])
     result = run_reproduction("smoke", tmp_path, device="cpu", quiet=True, echo=lambda s: None)
-    assert "unknown dataset 'imagenet'" in result.failed["broken"]
+    assert "kernelfit imagenet" in result.failed["broken"]
+    assert "exited with status 2" in result.failed["broken"]  # argparse refused it
     assert result.ran == ["sweep-mnist-gaussian-100"]
     assert (tmp_path / "results" / "sweep-mnist-gaussian-100.json").exists()
-    assert "`broken`: failed: ValueError: unknown dataset" in (tmp_path / "REPORT.md").read_text()
+    assert "`broken`: failed: RuntimeError: kernelfit imagenet" in (
+        tmp_path / "REPORT.md").read_text()
+    assert not list((tmp_path / "results").glob(".*.partial.json"))  # nothing half-written
 
 
 def test_unknown_mode_is_refused():

@@ -16,6 +16,7 @@ from kernelfit.experiments import (
 from kernelfit.features import RandomConvFeatures, median_bandwidth_from_gram
 from kernelfit.memory import MemoryBudgetError
 from kernelfit.streamed import plan_streamed_memory, solve_streamed
+from kernelfit.streamed.regularization import REG_GRID
 
 DATA = os.environ.get("KERNELFIT_DATA")
 needs_cifar = pytest.mark.skipif(
@@ -145,7 +146,10 @@ def test_failed_cholesky_falls_back_to_lu_on_the_stored_kernel(images, reference
     ({"bandwidth": "wide"}, ValueError, r"bandwidth must be a positive number.*'wide'"),
     ({"bandwidth": -1.0}, ValueError, r"bandwidth must be a positive number.*-1\.0"),
     ({"dtype": "float16"}, ValueError, r"dtype must be one of .*'float16'"),
-    ({"reg": -1.0}, ValueError, "reg"),
+    ({"reg": -1.0}, ValueError, r"reg must be a non-negative number or 'auto'.*-1\.0"),
+    ({"reg": "wide"}, ValueError, r"reg must be a non-negative number or 'auto'.*'wide'"),
+    ({"kernel": "laplacian"}, ValueError, r"kernel must be one of \('gaussian', 'linear'\)"),
+    ({"kernel": "linear", "bandwidth": "auto"}, ValueError, "linear kernel has no bandwidth"),
     ({"memory_budget": "1MB"}, MemoryBudgetError, r"streamed exact solve of 120 training"),
 ])
 def test_bad_inputs_are_refused_before_any_work(images, kwargs, error, match):
@@ -212,12 +216,147 @@ def test_run_experiment_end_to_end_on_cifar10_subset():
     jsonschema.validate(json.loads(json.dumps(result.to_dict())), schema)
 
 
-def test_run_experiment_refuses_other_kernels_for_randconv(monkeypatch):
+def held_out_reference(K_of, y, regs, seed=0):
+    """Held-out error per ridge term: the split written out, scipy solves on dense blocks.
+
+    ``K_of(rows, cols)`` is the materialized kernel between training points.
+    """
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_val = min(2000, len(y) // 5)
+    val, fit = order[:n_val], order[n_val : n_val + 10000]
+    classes = np.unique(y[fit])
+    Y = (y[fit][:, None] == classes[None, :]).astype(np.float64)  # 3 classes: one-hot
+    K, K_val = K_of(fit, fit), K_of(val, fit)
+    errors = {}
+    for reg in regs:
+        alpha = scipy.linalg.solve(K + reg * np.eye(len(fit)), Y, assume_a="sym")
+        errors[reg] = float(np.mean(classes[np.argmax(K_val @ alpha, 1)] != y[val]))
+    return errors
+
+
+def materialized_kernel(F, kernel):
+    """``K_of(rows, cols)`` on materialized features, and the unit of the ridge grid."""
+    if kernel == "linear":  # the grid is relative to the mean diagonal
+        return (lambda r, c: F[r] @ F[c].T), (F * F).sum(1).mean()
+    gamma = 1.0 / (2.0 * median_bandwidth_from_gram(F @ F.T, (F * F).sum(1)) ** 2)
+    return (lambda r, c: rbf_kernel(F[r], F[c], gamma=gamma)), 1.0  # unit diagonal
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "linear"])
+def test_auto_reg_is_the_held_out_choice_on_materialized_features(images, reference, kernel):
+    X, y, Xt, _ = images
+    F, _ = reference
+    K_of, scale = materialized_kernel(F, kernel)
+    grid = REG_GRID if kernel == "gaussian" else REG_GRID[1:]  # linear: singular, no 0
+    errors = held_out_reference(K_of, y, [scale * g for g in grid])
+    best = min(errors, key=lambda r: (errors[r], r))  # ties: the smaller reg
+    sol = solve_streamed(features(), X, y, Xt, kernel=kernel, reg="auto", dtype="float64",
+                         device="cpu")
+    assert list(sol.reg_search) == pytest.approx(list(errors))  # grid order, absolute regs
+    assert list(sol.reg_search.values()) == list(errors.values())
+    assert sol.reg == pytest.approx(best)
+    assert len(set(errors.values())) > 1  # the search is not a foregone conclusion
+    assert "reg_search" in sol.timings and sol.kernel == kernel
+    K = K_of(slice(None), slice(None))  # the final solve uses the chosen reg
+    alpha = scipy.linalg.solve(K + sol.reg * np.eye(len(y)), sol.targets, assume_a="pos")
+    assert relative(sol.dual_coef, alpha) < 20 * RTOL["float64"]
+    assert sol.relative_residual < 1e-10  # linear, reg 5% of the mean diagonal: cond ~1e5
+
+
+def test_auto_reg_after_auto_bandwidth_uses_the_chosen_bandwidth(images, reference):
+    X, y, Xt, _ = images
+    F, _ = reference
+    sol = solve_streamed(features(), X, y, Xt, bandwidth="auto", reg="auto", dtype="float64",
+                         device="cpu")
+    median = median_bandwidth_from_gram(F @ F.T, (F * F).sum(1))
+    best_bw, bw_errors = select_bandwidth(F, y, "gaussian",
+                                          [median * f for f in AUTO_BANDWIDTH_FACTORS])
+    assert list(sol.bandwidth_search.values()) == list(bw_errors.values())  # fitted with 0
+    assert sol.bandwidth == pytest.approx(best_bw)
+    gamma = 1.0 / (2.0 * sol.bandwidth**2)
+    errors = held_out_reference(lambda r, c: rbf_kernel(F[r], F[c], gamma=gamma), y, REG_GRID)
+    assert list(sol.reg_search.values()) == list(errors.values())
+    assert sol.reg == min(errors, key=lambda r: (errors[r], r))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "mixed"])
+def test_linear_kernel_is_the_feature_gram_itself(images, reference, dtype):
+    X, y, Xt, _ = images
+    F, Ft = reference
+    reg = 1.0  # the centred features' Gram is singular (rank n - 1): a ridge is needed
+    sol = solve_streamed(features(), X, y, Xt, kernel="linear", reg=reg, dtype=dtype,
+                         device="cpu")
+    K = F @ F.T
+    alpha = scipy.linalg.solve(K + reg * np.eye(len(y)), sol.targets, assume_a="pos")
+    # K's condition number with reg = 1 is about 4,000 (20x the Gaussian's)
+    assert relative(sol.dual_coef, alpha) < 20 * RTOL[dtype]
+    assert relative(sol.test_scores, Ft @ F.T @ alpha) < 20 * RTOL[dtype]
+    np.testing.assert_array_equal(sol.predict(sol.test_scores),
+                                  sol.predict(Ft @ F.T @ alpha))
+    assert sol.rkhs_norm == pytest.approx(np.sqrt(np.sum(alpha * (K @ alpha))),
+                                          rel=20 * RTOL[dtype])
+    assert sol.bandwidth is None and sol.bandwidth_search is None and sol.reg_search is None
+    assert sol.relative_residual < 1e-12
+
+
+def fake_cifar(images):
+    """``_load``'s answer on the tiny CIFAR-shaped images (no data set needed)."""
+    X, y, Xt, yt = images
+    source = type("S", (), {"to_dict": lambda self: {
+        "kind": "fake", "path": "-", "verified": False, "origin": "tests"}})()
+    data = type("D", (), {"display_name": "fake CIFAR-10", "source": source})()
+    return data, X, y, Xt, yt
+
+
+TINY = {"n_filters": 64, "n_whitening_patches": 4000, "n_standardize_images": 100,
+        "n_jobs": 1, "device": "cpu"}
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "linear"])
+def test_run_experiment_records_the_chosen_reg_and_matches_the_schema(images, monkeypatch,
+                                                                      kernel):
+    import json
+    from importlib.resources import files
+
     import kernelfit.experiments as experiments
 
-    fake = (type("D", (), {"display_name": "fake"})(), np.zeros((4, 8, 8, 3), np.uint8),
-            np.arange(4) % 2, np.zeros((2, 8, 8, 3), np.uint8), np.arange(2))
-    monkeypatch.setattr(experiments, "_load", lambda config, progress: fake)
-    config = ExperimentConfig(dataset="cifar10", features="randconv", kernel="laplacian")
-    with pytest.raises(ValueError, match="kernel must be 'gaussian'; found 'laplacian'"):
-        run_experiment(config)
+    jsonschema = pytest.importorskip("jsonschema")
+    monkeypatch.setattr(experiments, "_load", lambda config, progress: fake_cifar(images))
+    result = run_experiment(ExperimentConfig(
+        dataset="cifar10", features="randconv", kernel=kernel, reg="auto",
+        feature_params=TINY, dtype="float64", device="cpu"))
+    config = result.config
+    assert config["reg"] == "auto"  # as configured: stored results still match
+    search = {float(k): v for k, v in config["reg_search"].items()}
+    assert len(search) == len(REG_GRID) - (kernel == "linear")
+    assert config["reg_chosen"] == min(search, key=lambda r: (search[r], r))
+    assert (result.bandwidth is None) == (kernel == "linear")
+    assert "reg_search" in result.timings
+    schema = json.loads(files("kernelfit.schemas").joinpath("experiment.schema.json")
+                        .read_text())
+    jsonschema.validate(json.loads(json.dumps(result.to_dict())), schema)
+    for bad in ({"reg": "wide"}, {"reg": -1}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**result.to_dict(), "config": {**config, **bad}}, schema)
+
+
+@pytest.mark.parametrize(("changes", "match"), [
+    ({"features": "randconv", "kernel": "laplacian"},
+     r"kernel must be one of \('gaussian', 'linear'\); found 'laplacian'"),
+    ({"features": "randconv", "reg": "wide"},
+     r"reg must be a non-negative number or 'auto'.*'wide'"),
+    ({"features": "randconv", "reg": -1.0}, r"reg must be a non-negative number.*-1\.0"),
+    ({"features": "gabor", "reg": "auto"},
+     r"reg='auto' \(held-out choice\) is supported for the streamed feature maps "
+     r"\('randconv',\) only; features='gabor'"),
+    ({"reg": "auto"}, r"streamed feature maps \('randconv',\) only; features='none'"),
+])
+def test_run_experiment_refuses_what_it_cannot_do_before_loading(monkeypatch, changes, match):
+    import kernelfit.experiments as experiments
+
+    def no_load(config, progress):
+        raise AssertionError("loaded data before refusing")
+
+    monkeypatch.setattr(experiments, "_load", no_load)
+    with pytest.raises(ValueError, match=match):
+        run_experiment(ExperimentConfig(dataset="cifar10", **changes))
