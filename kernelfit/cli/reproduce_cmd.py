@@ -28,6 +28,8 @@ def register(sub) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--dry-run", action="store_true",
                    help="print the steps and their expected durations, run nothing")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing; write REPORT.md from the results already in DIR")
     p.add_argument("--data-dir", default=None, help="where the data set files are")
     p.add_argument("--no-download", action="store_true", help="never download data")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -40,5 +42,6 @@ def run(args) -> int:
 
     result = run_reproduction(
         args.mode, args.out, device=args.device, data_dir=args.data_dir,
-        download=not args.no_download, quiet=args.quiet, dry_run=args.dry_run)
+        download=not args.no_download, quiet=args.quiet, dry_run=args.dry_run,
+        report_only=args.report_only)
     return 1 if result.failed else 0

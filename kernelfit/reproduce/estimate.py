@@ -72,6 +72,8 @@ def estimate_seconds(step, rates: dict) -> float:
     else:  # distances are formed in float64 whatever the storage dtype
         seconds += n * n * d * ELEMENTWISE / r64
     seconds += n**3 / 3 / (0.95 * solve_rate)  # the factorization
+    if c.reg == "auto":  # one float64 factorization per ridge value, on <= 10,000 points
+        seconds += 6 * min(n, 10000) ** 3 / 3 / (0.95 * r64)
     if c.dtype == "mixed" and c.features != "randconv":
         seconds += REFINEMENT_PASSES * n * n * d * ELEMENTWISE / r64
     if c.features != "randconv":  # (randconv predicts from its cross Gram)

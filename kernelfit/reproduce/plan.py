@@ -135,6 +135,12 @@ def plan(mode: str, device: str = "auto", on_gpu: bool = False) -> list[Step]:
                     dataset="cifar10", features="randconv", reg=RANDCONV_L2_REG,
                     feature_params={"n_filters": s["filters"]}, n_train=s["cifar"],
                     n_test=n_test, dtype="float32", device=device),
+        # Which kernel on the features: the linear one (needs a ridge, see
+        # kernelfit.streamed.regularization) against the Gaussian rows above.
+        _experiment("cifar10-randconv-linear", "CIFAR-10, random-conv features, linear kernel",
+                    "headline", dataset="cifar10", features="randconv", kernel="linear",
+                    reg="auto", feature_params={"n_filters": s["filters"]}, n_train=s["cifar"],
+                    n_test=n_test, dtype="float32", device=device),
     ]
     sweep = []
     for n in s["sweep"]:

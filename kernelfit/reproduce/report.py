@@ -44,6 +44,16 @@ def _hardware(record) -> str:
     return where
 
 
+def _peak(record) -> str:
+    """Peak RSS of the step; ``<=`` when it ran inside an earlier reproduction's
+    own process (``ru_maxrss`` is the process's maximum so far, so it bounds the
+    step's peak from above). A step run as its own command (``own_process``, or
+    a separate ``kernelfit ... --json`` run, which has no ``step``) is exact."""
+    peak = format_bytes(record["peak_rss_bytes"])
+    shared = "step" in record and not record.get("own_process", False)
+    return f"<= {peak}" if shared else peak
+
+
 def _sizes(record) -> str:
     return f"{record['n_train']:,} / {record['n_test']:,}"
 
@@ -81,7 +91,7 @@ def _kernel_rows(steps, records) -> list:
             f"{record['rkhs_norm']:.1f}",
             _sizes(record),
             f"{_seconds(record):,.0f} s",
-            format_bytes(record["peak_rss_bytes"]),
+            _peak(record),
             "; ".join(details) + f"; {_hardware(record)}",
         ])
     return rows

@@ -74,7 +74,7 @@ def _on_gpu(device: str) -> bool:
 
 def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
                      download: bool = True, quiet: bool = False, echo=print,
-                     dry_run: bool = False) -> Reproduction:
+                     dry_run: bool = False, report_only: bool = False) -> Reproduction:
     """Run (or reuse) every step of ``mode`` into ``out`` and write ``out/REPORT.md``.
 
     Parameters
@@ -93,6 +93,9 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
         Where the plan and the step lines go.
     dry_run : bool, default False
         Print the plan with its expected durations and stop.
+    report_only : bool, default False
+        Run nothing: write the report from the stored results (steps without
+        one are listed as not run).
 
     Returns
     -------
@@ -129,6 +132,10 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
          f"{rates['float32']:.0f} GFLOP/s float64 / float32); results go to {store.root}")
     if dry_run:
         return result
+    if report_only:
+        result.skipped_reasons.update({s.name: "not run yet (--report-only)" for s in todo})
+        result.skipped += [s.name for s in todo]
+        todo = []
     for index, step in enumerate(todo, 1):
         echo(f"[{index}/{len(todo)}] {step.name}: {step.title}")
         started = time.perf_counter()
@@ -178,6 +185,7 @@ def _run_experiment(step, store: ResultStore, data_dir, download: bool, quiet: b
     finally:
         partial.unlink(missing_ok=True)
     record["command"] = command
+    record["own_process"] = True  # peak_rss_bytes is this step's alone
     return record
 
 
