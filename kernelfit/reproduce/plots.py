@@ -85,7 +85,9 @@ def plot_norm_vs_n(series: dict, path, *, title: str, paper: dict | None = None)
     fig, ax = _figure()
     _draw(ax, series, paper or {})
     ax.set_xscale("log")
+    ax.set_yscale("log")  # feature-map norms run orders of magnitude above pixel ones
     ax.set_xlabel("training images n (log scale)", fontsize=11)
-    ax.set_ylabel(r"RKHS norm $\sqrt{\sum_c \alpha_c^\top K \alpha_c}$", fontsize=11)
+    ax.set_ylabel(r"RKHS norm $\sqrt{\sum_c \alpha_c^\top K \alpha_c}$ (log scale)",
+                  fontsize=11)
     ax.set_title(title, fontsize=11)
     return _save(fig, path)
