@@ -125,9 +125,9 @@ def plan(mode: str, device: str = "auto", on_gpu: bool = False) -> list[Step]:
         _experiment("cifar10-pixels", "CIFAR-10, Gaussian kernel on pixels", "headline",
                     dataset="cifar10", n_train=s["cifar"], n_test=n_test,
                     dtype="float32" if big else "float64", device=device),
-        # float64 even in the full run: at the validated bandwidth (the top of the
-        # grid, 4x the median) the 60,000-point Gabor Gram is not positive definite
-        # in float32 (the float32 Cholesky stopped at pivot 8,578).
+        # float64 even in the full run: at the validated (wide) bandwidth the
+        # 60,000-point Gabor Gram is not positive definite in float32 (a float32
+        # run's tiled Cholesky stopped at pivot 8,578).
         _experiment("mnist-gabor", "MNIST, Gabor wavelet transform first", "headline",
                     dataset="mnist", features="gabor", bandwidth="auto", n_train=s["mnist"],
                     n_test=n_test, dtype="float64", device=device),
