@@ -106,10 +106,8 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     store = ResultStore(out)
     steps = plan(mode, device, on_gpu=_on_gpu(device))
     has_torch = importlib.util.find_spec("torch") is not None
-    rates = measure_rates()
     result = Reproduction(out=store.root)
-    todo, expected = [], 0.0
-    lines = []
+    todo, lines = [], []
     for step in steps:
         if store.load(step) is not None:
             result.reused.append(step.name)
@@ -120,22 +118,15 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
             result.skipped_reasons[step.name] = reason
             lines.append((step.name, "skipped", reason))
         else:
-            seconds = estimate_seconds(step, rates)
-            expected += seconds
             todo.append(step)
-            lines.append((step.name, "to run", format_duration(seconds)))
-    from ..cli.tables import format_table
-
-    echo(format_table(lines, headers=("step", "status", "expected time")))
-    echo(f"kernelfit reproduce --{mode}: {len(todo)} steps to run, expected about "
-         f"{format_duration(expected)} on this machine (GEMM {rates['float64']:.0f} / "
-         f"{rates['float32']:.0f} GFLOP/s float64 / float32); results go to {store.root}")
-    if dry_run:
-        return result
-    if report_only:
+    if report_only:  # no estimates (and no GEMM timing) for steps that will not run
         result.skipped_reasons.update({s.name: "not run yet (--report-only)" for s in todo})
         result.skipped += [s.name for s in todo]
         todo = []
+    else:
+        _echo_plan(echo, mode, store, todo, lines)
+        if dry_run:
+            return result
     for index, step in enumerate(todo, 1):
         echo(f"[{index}/{len(todo)}] {step.name}: {step.title}")
         started = time.perf_counter()
@@ -162,6 +153,20 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     result.report = write_report(store, steps, mode, result)
     echo(f"wrote {result.report}")
     return result
+
+
+def _echo_plan(echo, mode: str, store: ResultStore, todo: list, lines: list) -> None:
+    """Print every step's status and the expected time of those to run."""
+    from ..cli.tables import format_table
+
+    rates = measure_rates()
+    seconds = {step.name: estimate_seconds(step, rates) for step in todo}
+    lines = lines + [(name, "to run", format_duration(t)) for name, t in seconds.items()]
+    echo(format_table(lines, headers=("step", "status", "expected time")))
+    echo(f"kernelfit reproduce --{mode}: {len(todo)} steps to run, expected about "
+         f"{format_duration(sum(seconds.values()))} on this machine (GEMM "
+         f"{rates['float64']:.0f} / {rates['float32']:.0f} GFLOP/s float64 / float32); "
+         f"results go to {store.root}")
 
 
 def _data_flags(data_dir, download: bool, quiet: bool) -> list:
