@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, MemoryError, RuntimeError) as exc:
+    except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as exc:
         print(f"kernelfit {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

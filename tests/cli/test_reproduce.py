@@ -170,3 +170,11 @@ def test_report_only_runs_nothing_and_lists_what_is_missing(tmp_path):
     report = (tmp_path / "REPORT.md").read_text()
     assert "`mnist-gaussian`: skipped: not run yet (--report-only)" in report
     assert "| MNIST, Gaussian kernel on pixels | 1.20% | not run |" in report
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["reproduce", "--smoke", "--out", str(blocker / "out"), "--report-only"]) == 1
+    err = capsys.readouterr().err
+    assert "kernelfit reproduce: error:" in err and str(blocker) in err
