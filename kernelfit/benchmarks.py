@@ -8,7 +8,11 @@ the same run so that ratios are fair on a noisy machine:
 (b) scikit-learn ``KernelRidge(kernel="rbf")`` with the same gamma and a
     negligible alpha, in a child process: a crash is reported as a crash,
     and a size that cannot fit as the memory it would need;
-(c) the floor ``(n^3 / 3 + n^2 d) / R_gemm`` with ``R_gemm`` measured here.
+(c) the floor ``(n^3 / 3 + n^2 d) / R_gemm`` with ``R_gemm`` measured here,
+    for the row's dtype (SGEMM for float32 and mixed) and for float64, the
+    exact solve's floor against which every row is also compared.
+
+Where both run at the same n, ``mixed_over_float64`` is mixed's time over float64's.
 
 ``kernelfit bench solve`` and ``bench/bench_solve.py`` are its faces.
 """
@@ -19,6 +23,7 @@ import json
 import resource
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -61,6 +66,46 @@ def _peak_rss() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def _anon_rss() -> int | None:
+    """Resident anonymous memory (heap, not mapped files) of this process, Linux only."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class _PeakAnonRss:
+    """Samples :func:`_anon_rss` in a thread; ``peak`` is the largest value seen.
+
+    Peak RSS counts the pages of memory-mapped tile files that happen to be
+    resident (the kernel can drop them at any time); the anonymous part is
+    what out-of-core storage actually holds in RAM.
+    """
+
+    def __init__(self, interval=0.25):
+        self.interval, self.peak = interval, _anon_rss()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._done.wait(self.interval):
+            value = _anon_rss()
+            if value is not None and (self.peak is None or value > self.peak):
+                self.peak = value
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+
+
 def _child_kernelfit(n, dtype, source) -> dict:
     from .estimators import KernelClassifier
     from .gram_builder import symmetric_matvec
@@ -68,7 +113,8 @@ def _child_kernelfit(n, dtype, source) -> dict:
     X, y = _data(n, source)
     X = X.astype(np.float64 if dtype == "float64" else np.float32)
     t0 = time.perf_counter()
-    clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype).fit(X, y)
+    with _PeakAnonRss() as anon:
+        clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype).fit(X, y)
     total = time.perf_counter() - t0
     Y = np.eye(len(clf.classes_))[np.searchsorted(clf.classes_, y)]
     if dtype == "mixed":
@@ -80,7 +126,11 @@ def _child_kernelfit(n, dtype, source) -> dict:
     return {"seconds": total, "timings": t, "relative_residual": resid,
             "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
             "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": _peak_rss(),
-            "solver": clf.solver_}
+            "peak_anon_rss": anon.peak, "resumed_panels": clf.resumed_panels_,
+            "solver": clf.solver_, "storage": clf.storage_,
+            "refinement": None if dtype != "mixed" else {
+                "iterations": clf.refinement_.iterations,
+                "residuals_from": clf.refinement_.residuals_from}}
 
 
 def _child_sklearn(n, dtype, source) -> dict:
@@ -141,17 +191,27 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
                 sk = {"status": "cannot run here", "bytes_needed": need}
             else:
                 sk = _run_child("sklearn", n, "float64", source, timeout)
+        flops = n**3 / 3 + n * n * 784
+        by_dtype = {}
         for dtype in dtypes:
             rate = gemm_rate(np.float64 if dtype == "float64" else np.float32)
+            rate64 = rate if dtype == "float64" else gemm_rate(np.float64)
             ours = _run_child("kernelfit", n, dtype, source, timeout)
-            floor = (n**3 / 3 + n * n * 784) / (rate * 1e9)
-            row = {"n": n, "dtype": dtype, "gemm_gflops": rate, "floor_seconds": floor,
+            row = {"n": n, "dtype": dtype, "gemm_gflops": rate, "floor_seconds": flops / rate / 1e9,
+                   "float64_gemm_gflops": rate64, "float64_floor_seconds": flops / rate64 / 1e9,
                    "kernelfit": ours, "sklearn": sk}
             if ours.get("status") == "ok":
-                row["time_over_floor"] = ours["seconds"] / floor
+                row["time_over_floor"] = ours["seconds"] / row["floor_seconds"]
+                row["time_over_float64_floor"] = ours["seconds"] / row["float64_floor_seconds"]
                 if sk and sk.get("status") == "ok":
                     row["speedup_vs_sklearn"] = sk["seconds"] / ours["seconds"]
                     row["memory_vs_sklearn"] = ours["peak_rss"] / sk["peak_rss"]
+                by_dtype[dtype] = row
+            if {"mixed", "float64"} <= by_dtype.keys():  # both done: the mixed-precision ratio
+                ratio = (by_dtype["mixed"]["kernelfit"]["seconds"]
+                         / by_dtype["float64"]["kernelfit"]["seconds"])
+                by_dtype["mixed"]["mixed_over_float64"] = by_dtype["float64"][
+                    "mixed_over_float64"] = ratio
             rows.append(row)
             if report is not None:
                 report(row)

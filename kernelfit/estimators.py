@@ -20,8 +20,18 @@ from .backend import NotPositiveDefiniteError, resolve_device, to_numpy
 from .gram_builder import gram, kernel_matvec
 from .kernels import make_kernel
 from .linalg import PackedStorage, cholesky_solve, tiled_cholesky
+from .linalg.storage_choice import (
+    OpenedStorage,
+    TeeTiles,
+    describe,
+    discard_tile_storage,
+    open_kept_kernel,
+    open_tile_storage,
+)
+from .linalg.symmetric_view import SymmetricTileView
 from .solvers.exact import SolverFallbackWarning, solve_general
 from .solvers.mixed import refine_solution
+from .solvers.stored_refinement import refine_with_stored_kernel
 from .validation import check_finite_rows, check_nonnegative
 
 __all__ = ["KernelClassifier", "KernelRegressor"]
@@ -46,6 +56,9 @@ class _ExactKernelModel(BaseEstimator):
         progress=None,
         backend="local",
         client=None,
+        keep_kernel="auto",
+        storage="auto",
+        scratch_dir=None,
     ):
         self.kernel = kernel
         self.bandwidth = bandwidth
@@ -61,6 +74,9 @@ class _ExactKernelModel(BaseEstimator):
         self.progress = progress
         self.backend = backend
         self.client = client
+        self.keep_kernel = keep_kernel
+        self.storage = storage
+        self.scratch_dir = scratch_dir
 
     def _validate_X(self, X, reset):
         X = validate_data(
@@ -92,26 +108,32 @@ class _ExactKernelModel(BaseEstimator):
         )
         self.timings_ = {}
         Xb = backend.asarray(X)
-        n = X.shape[0]
+        if self.solver not in ("auto", "cholesky", "lu", "lstsq"):
+            raise ValueError(
+                f"solver must be 'auto', 'cholesky', 'lu' or 'lstsq'; found {self.solver!r}"
+            )
         t0 = time.perf_counter()
-        storage = PackedStorage(n, self.tile_size, dtype, backend, self.memory_budget)
-        gram(Xb, kernel=self.kernel_, dtype=dtype, out=storage, progress=self.progress)
+        opened, kept = self._build_tiles(X, Xb, reg, dtype, mixed, backend)
+        storage = opened.storage
+        self.storage_ = describe(opened) + (
+            "" if kept is None else " + float64 copy of K " + (
+                "in memory" if kept.directory is None else "on disk"))
+        self.resumed_panels_ = opened.panels_done
         self.timings_["gram"] = time.perf_counter() - t0
-        if reg:
-            storage.add_to_diagonal(reg)
         Yb = backend.asarray(Y)
         t0 = time.perf_counter()
+        finished = False
         try:
-            if self.solver not in ("auto", "cholesky", "lu", "lstsq"):
-                raise ValueError(
-                    f"solver must be 'auto', 'cholesky', 'lu' or 'lstsq'; found {self.solver!r}"
-                )
             if self.solver in ("lu", "lstsq"):
                 raise NotPositiveDefiniteError(f"solver={self.solver!r} requested")
-            tiled_cholesky(storage, progress=self.progress)
+            tiled_cholesky(storage, progress=self.progress, start_panel=opened.panels_done)
             self.timings_["cholesky"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            if mixed:
+            if kept is not None:
+                alpha, self.refinement_ = refine_with_stored_kernel(
+                    storage, kept.storage, Y, reg=reg, progress=self.progress)
+                self.solver_ = "mixed"
+            elif mixed:
                 alpha, self.refinement_ = refine_solution(
                     storage, Xb, Y, self.kernel_, reg=reg, device=self.device,
                     progress=self.progress,
@@ -120,10 +142,14 @@ class _ExactKernelModel(BaseEstimator):
             else:
                 alpha = cholesky_solve(storage, Yb, progress=self.progress)
                 self.solver_ = "cholesky"
+            finished = True
         except NotPositiveDefiniteError:
             if self.solver == "cholesky":
+                discard_tile_storage(opened)  # a failed factor is no use to a resumed run
                 raise
-            storage.close()
+            discard_tile_storage(opened)
+            if kept is not None:
+                discard_tile_storage(kept)
             if self.solver == "auto":
                 warnings.warn("the kernel matrix is not numerically positive definite; "
                               "solving by LU", SolverFallbackWarning, stacklevel=3)
@@ -133,8 +159,14 @@ class _ExactKernelModel(BaseEstimator):
                 memory_budget=self.memory_budget,
             )
             self.solver_ = info.method
+            finished = True
         finally:
-            storage.close()
+            if finished:  # out-of-core tiles are deleted only once they are no longer needed
+                discard_tile_storage(opened)
+            else:  # interrupted: out-of-core tiles stay for the next run to resume
+                storage.close()
+            if kept is not None:
+                discard_tile_storage(kept)
         self.timings_["solve"] = time.perf_counter() - t0
         alpha = backend.to_numpy(alpha)
         A = alpha[:, None] if alpha.ndim == 1 else alpha
@@ -145,6 +177,41 @@ class _ExactKernelModel(BaseEstimator):
         self.dual_coef_ = alpha
         self.X_fit_ = X
         return self
+
+    def _build_tiles(self, X, Xb, reg, dtype, mixed, backend):
+        """The tiles of ``K + reg I`` ready to factorize, and (mixed) a kept float64 ``K``."""
+        n = X.shape[0]
+        kept = None
+        if mixed and self.storage != "out-of-core":
+            kept = open_kept_kernel(n, backend, keep=self.keep_kernel, tile_size=self.tile_size,
+                                    memory_budget=self.memory_budget,
+                                    scratch_dir=self.scratch_dir)
+        if kept is not None:
+            try:
+                factor = PackedStorage(n, kept.storage.tile_size, np.float32, backend,
+                                       kept.budget_left)
+                opened = OpenedStorage(factor)
+                gram(Xb, kernel=self.kernel_, dtype=np.float64,
+                     out=TeeTiles(kept.storage, factor), progress=self.progress)
+                SymmetricTileView(kept.storage).symmetrize_diagonal()
+            except BaseException:
+                discard_tile_storage(kept)
+                raise
+        else:
+            opened = open_tile_storage(
+                X, self.kernel_, reg, dtype, backend, storage=self.storage,
+                tile_size=self.tile_size, memory_budget=self.memory_budget,
+                scratch_dir=self.scratch_dir,
+            )
+            if opened.gram_done:
+                return opened, kept
+            gram(Xb, kernel=self.kernel_, dtype=dtype, out=opened.storage,
+                 progress=self.progress)
+        if reg:
+            opened.storage.add_to_diagonal(reg)
+        if opened.directory is not None:
+            opened.storage.mark_gram_done()
+        return opened, kept
 
     def _decision(self, X):
         check_is_fitted(self, "dual_coef_")
@@ -178,8 +245,8 @@ class KernelRegressor(RegressorMixin, _ExactKernelModel):
         Storage dtype of the Gram matrix and factor (float64 when None).
         Triangular solves always run in float64. ``"mixed"``: a float32
         factor corrected by float64 iterative refinement with matrix-free
-        residuals (:func:`kernelfit.solvers.refine_solution`), about half the
-        memory and time of float64 for the same accuracy.
+        residuals, about half the factorization time of float64 for the same
+        accuracy (see ``keep_kernel``).
     device : {"auto", "cpu", "cuda"}, default "auto"
     memory_budget : int or str, optional
         Bytes (or e.g. ``"16GiB"``) for the n x n storage; refused before allocating.
@@ -198,6 +265,24 @@ class KernelRegressor(RegressorMixin, _ExactKernelModel):
     client : None, distributed.Client or str, default None
         With ``backend="dask"``: a client, a scheduler address, ``"local:N"``,
         or None for the current default client. A string survives ``clone``.
+    keep_kernel : {"auto", "memory", "disk", False}, default "auto"
+        Only with ``dtype="mixed"``: keep ``K`` in float64 (packed, ``4 n^2``
+        bytes) beside the float32 factor, so that each refinement step is a
+        product with the stored tiles instead of recomputing every kernel
+        block from the data. ``"auto"`` keeps it in RAM when both fit
+        ``memory_budget`` (n up to about 50,000 in 24 GiB), else in a file
+        under ``scratch_dir``, else not at all; ``"memory"`` or ``"disk"``
+        forces the place (:func:`kernelfit.linalg.storage_choice.open_kept_kernel`).
+    storage : {"auto", "packed", "out-of-core"}, default "auto"
+        Where the tiles of ``K`` live (:mod:`kernelfit.linalg.storage_choice`):
+        packed lower tiles in RAM, or a memory-mapped file on disk with a
+        working set of two tile columns. ``"auto"`` goes out of core when the
+        packed tiles exceed ``memory_budget``.
+    scratch_dir : str or path, optional
+        Parent directory of the out-of-core tiles (the system temporary
+        directory by default). A fit that is killed leaves its tiles there and
+        the same fit run again resumes from the last finished panel; a fit
+        that finishes deletes them.
 
     Attributes
     ----------
@@ -209,6 +294,11 @@ class KernelRegressor(RegressorMixin, _ExactKernelModel):
         The kernel with its resolved bandwidth.
     solver_ : str
         The method that produced ``dual_coef_``.
+    storage_ : str
+        ``"packed"`` or ``"out-of-core (SIZE in DIR)"``, with ``" + float64
+        copy of K in memory"`` or ``"on disk"`` (see ``keep_kernel``).
+    resumed_panels_ : int
+        Factorized panels an out-of-core fit found on disk and did not redo.
     timings_ : dict
         Seconds spent in ``gram``, ``cholesky`` and ``solve``.
     refinement_ : RefinementInfo

@@ -60,6 +60,8 @@ class ExperimentConfig:
     data_dir: str | None = None
     download: bool = True
     dask: str | None = None  # solve on Dask: "local:N[:MEMORY]" or a scheduler address
+    storage: str = "auto"  # "packed" or "out-of-core" (see kernelfit.linalg.storage_choice)
+    scratch_dir: str | None = None  # parent of out-of-core tiles (resumable)
 
 
 @dataclass
@@ -182,7 +184,8 @@ def _config_record(config, bandwidth_search, refinement, reg_search=None,
     if refinement is not None:
         cfg["refinement"] = {"iterations": refinement.iterations,
                              "residuals": refinement.residuals,
-                             "converged": refinement.converged}
+                             "converged": refinement.converged,
+                             "residuals_from": refinement.residuals_from}
     return cfg
 
 
@@ -235,6 +238,10 @@ def _check_config(config) -> None:
             or not np.isfinite(reg) or reg < 0:
         raise ValueError(f"reg must be a non-negative number or 'auto' (held-out choice on the "
                          f"training set); found {reg!r}")
+    if config.storage == "out-of-core" and (streamed or config.dask):
+        what = f"features={config.features!r}" if streamed else f"dask={config.dask!r}"
+        raise ValueError(f"storage='out-of-core' is for the local solver; {what} keeps its "
+                         "tiles in memory")
     if not streamed:
         return
     from .streamed.solve import STREAMED_KERNELS
@@ -334,7 +341,8 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         kernel=config.kernel, bandwidth=bandwidth, reg=config.reg,
         dtype="mixed" if mixed else dtype,
         device=config.device, memory_budget=budget, tile_size=config.tile_size,
-        progress=progress, backend="dask" if config.dask else "local", client=config.dask,
+        storage=config.storage, scratch_dir=config.scratch_dir, progress=progress,
+        backend="dask" if config.dask else "local", client=config.dask,
     )
     clf.fit(Ftr, ytr)
     timings.update(clf.timings_)
@@ -369,7 +377,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         bandwidth=kernel.bandwidth, train_error=float(np.mean(train_pred != ytr)),
         test_error=float(np.mean(test_pred != yte)), rkhs_norm=norm,
         relative_residual=resid, solver=clf.solver_,
-        storage="dask tiles" if config.dask else "packed",
+        storage="dask tiles" if config.dask else getattr(clf, "storage_", "packed"),
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=_peak_rss(),
         versions=versions, machine=machine, started=started,
     )

@@ -30,10 +30,15 @@ def format_row(row) -> str:
         text = f"kernelfit {ours.get('status')}"
     else:
         t = ours["timings"]
-        text = (f"kernelfit {ours['seconds']:7.1f} s ({row['time_over_floor']:.2f}x floor; gram "
+        ratio = (f"; mixed/float64 {row['mixed_over_float64']:.2f}"
+                 if "mixed_over_float64" in row else "")
+        text = (f"kernelfit {ours['seconds']:7.1f} s ({row['time_over_floor']:.2f}x floor, "
+                f"{row['time_over_float64_floor']:.2f}x float64 floor{ratio}; gram "
                 f"{t['gram']:.1f} s, chol {t['cholesky']:.1f} s = {ours['cholesky_gflops']:.0f} "
                 f"GF/s) resid {ours['relative_residual']:.1e} peak "
                 f"{format_bytes(ours['peak_rss'])}")
+        if ours.get("storage", "packed") != "packed":
+            text += f" ({ours['storage']}; anonymous peak {format_bytes(ours['peak_anon_rss'])})"
     if sk.get("status") == "ok":
         sk_text = f"sklearn {sk['seconds']:.1f} s peak {format_bytes(sk['peak_rss'])}"
     elif "bytes_needed" in sk:

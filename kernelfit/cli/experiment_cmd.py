@@ -73,6 +73,14 @@ def register(sub) -> None:
         p.add_argument("--memory-budget", default=None,
                        help="bytes or e.g. '16GiB' for the n x n storage (default 80%% of free)")
         p.add_argument("--tile-size", type=int, default=None)
+        p.add_argument("--storage", choices=["auto", "packed", "out-of-core"], default="auto",
+                       help="where K's tiles live: packed in RAM, or a file on disk with a "
+                       "two-column working set; 'auto' (default) goes out of core when the "
+                       "packed tiles exceed --memory-budget")
+        p.add_argument("--scratch-dir", default=None, metavar="DIR",
+                       help="parent directory of out-of-core tiles (default: the system "
+                       "temporary directory); a killed run leaves them there and the same "
+                       "command resumes from the last finished panel")
         cluster = p.add_mutually_exclusive_group()
         cluster.add_argument("--dask", type=_local_cluster, default=None, metavar="local:N",
                              help="solve on a Dask LocalCluster of N worker processes "
@@ -101,6 +109,7 @@ def run(args) -> int:
         n_test=args.n_test, seed=args.seed, dtype=args.dtype, device=args.device,
         memory_budget=args.memory_budget, tile_size=args.tile_size, data_dir=args.data_dir,
         download=not args.no_download, dask=args.dask or args.scheduler,
+        storage=args.storage, scratch_dir=args.scratch_dir,
     )
     result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
     print(render(result))

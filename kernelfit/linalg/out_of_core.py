@@ -5,8 +5,10 @@ left-looking order, so panel ``k`` writes only tile column ``k``:
 
 1. :meth:`OutOfCoreStorage.begin_panel` reads column ``k`` into RAM (the
    working set is this column plus one finished column being applied, about
-   ``2 n b`` numbers) and a background thread prefetches the finished columns
-   that the panel will read;
+   ``2 n b`` numbers) and a background thread asks the kernel to read ahead
+   (``posix_fadvise(WILLNEED)``) the finished tiles the panel will apply, in
+   the order it applies them and at most :data:`PREFETCH_LEAD` tiles ahead,
+   so disk reads overlap the BLAS work without evicting what comes next;
 2. the updates, ``potrf`` and ``trsm`` run on the RAM copy;
 3. :meth:`OutOfCoreStorage.end_panel` journals the column to a staging file,
    syncs it, records that in the manifest, copies it into place, syncs, and
@@ -31,6 +33,9 @@ from ..memory import check_budget, format_bytes, parse_budget
 from .storage import PackedStorage, TileStorage, default_tile_size
 
 __all__ = ["OutOfCoreStorage"]
+
+#: How many finished tiles the read-ahead thread may run ahead of the factorization.
+PREFETCH_LEAD = 48
 
 _MANIFEST = "manifest.json"
 _TILES = "tiles.bin"
@@ -95,6 +100,11 @@ class OutOfCoreStorage(TileStorage):
             self._file = np.memmap(path, dtype=np.uint8, mode="w+", shape=(self.nbytes,))
         self._column = {}
         self._prefetch = None
+        self._panel = None
+        self._consumed = 0
+        self._stop = False
+        self._lead = threading.Condition()
+        self._fd = os.open(path, os.O_RDONLY)
 
     # -- sizes -------------------------------------------------------------
     def _len(self, i):
@@ -163,6 +173,10 @@ class OutOfCoreStorage(TileStorage):
     def tile(self, i, j):
         if (i, j) in self._column:
             return self._column[i, j]
+        if self._panel is not None and j < self._panel:  # a finished tile being applied
+            with self._lead:
+                self._consumed += 1
+                self._lead.notify()
         return self._view(i, j)
 
     def store(self, i, j, array):
@@ -179,21 +193,40 @@ class OutOfCoreStorage(TileStorage):
 
     # -- panels (called by tiled_cholesky) ----------------------------------
     def begin_panel(self, k):
-        """Load tile column ``k`` into RAM and prefetch the columns it will read."""
+        """Load tile column ``k`` into RAM and start reading ahead the tiles it will apply."""
         self._column = {(i, k): np.array(self._view(i, k), order="F") for i in range(k, self.nt)}
-        self._prefetch = threading.Thread(target=self._touch_rows, args=(k,), daemon=True)
+        self._panel, self._consumed, self._stop = k, 0, False
+        self._prefetch = threading.Thread(target=self._read_ahead, args=(k,), daemon=True)
         self._prefetch.start()
 
-    def _touch_rows(self, k):
-        for j in range(k):  # read ahead the finished tiles the updates of panel k need
-            for i in range(k, self.nt):
-                v = self._view(i, j)
-                float(v[::64, ::64].sum())
+    def _read_ahead(self, k):
+        order = [(i, j) for j in range(k) for i in range(k, self.nt)]  # as the panel applies
+        for count, (i, j) in enumerate(order):
+            with self._lead:
+                self._lead.wait_for(
+                    lambda c=count: self._stop or c - self._consumed < PREFETCH_LEAD)
+                if self._stop:
+                    return
+                if count < self._consumed:
+                    continue  # the panel has already read it
+            size = self._len(i) * self._len(j) * self.dtype.itemsize
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(self._fd, self._offsets[i, j], size, os.POSIX_FADV_WILLNEED)
+            else:  # no read-ahead advice on this platform: touch one number per page
+                float(self._file[self._offsets[i, j]:self._offsets[i, j] + size:4096].sum())
+
+    def _stop_read_ahead(self):
+        if self._prefetch is not None:
+            with self._lead:
+                self._stop = True
+                self._lead.notify_all()
+            self._prefetch.join()
+            self._prefetch = None
+        self._panel = None
 
     def end_panel(self, k):
         """Journal column ``k``, sync, copy it into place, sync, record progress."""
-        if self._prefetch is not None:
-            self._prefetch.join()
+        self._stop_read_ahead()
         journal = os.path.join(self.directory, _JOURNAL)
         with open(journal + ".tmp", "wb") as f:
             for i in range(k, self.nt):
@@ -226,7 +259,9 @@ class OutOfCoreStorage(TileStorage):
             self._apply_journal(k)  # the copy into place may have been cut short
 
     def close(self):
-        if self._prefetch is not None:
-            self._prefetch.join()
+        self._stop_read_ahead()
         self._file.flush()
         self._column = {}
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -9,7 +9,9 @@ float64), with factors for what is not GEMM:
   float64), x :data:`ELEMENTWISE` (distances and ``exp`` cost about a quarter
   to a half of a GEMM more; ``bench/bench_kernel_block.py``);
 * Cholesky, ``n^3 / 3`` flops at 95% of GEMM (``bench/bench_cholesky.py``);
-* mixed precision, :data:`REFINEMENT_PASSES` float64 symmetric products;
+* mixed precision, :data:`REFINEMENT_PASSES` products with the float64 copy of
+  ``K`` kept in RAM or on disk and two float32 triangular solves, each pass
+  reading about ``8 n^2`` bytes at :data:`STORED_PASS_BYTES_PER_SECOND`;
 * Gabor features, :data:`GABOR_SECONDS_PER_IMAGE`; random-conv features,
   ``(n + m) * positions * patch_dim * filters * 2`` flops at
   :data:`CONV_GFLOPS` plus their ``8 filters``-dimensional linear Gram;
@@ -25,6 +27,7 @@ __all__ = ["estimate_seconds", "measure_rates"]
 
 ELEMENTWISE = 1.3
 REFINEMENT_PASSES = 6
+STORED_PASS_BYTES_PER_SECOND = 4e9
 GABOR_SECONDS_PER_IMAGE = 2.5e-3
 GABOR_DIM = 6223
 CONV_GFLOPS = 40.0
@@ -75,7 +78,7 @@ def estimate_seconds(step, rates: dict) -> float:
     if c.reg == "auto":  # one float64 factorization per ridge value, on <= 10,000 points
         seconds += 6 * min(n, 10000) ** 3 / 3 / (0.95 * r64)
     if c.dtype == "mixed" and c.features != "randconv":
-        seconds += REFINEMENT_PASSES * n * n * d * ELEMENTWISE / r64
+        seconds += REFINEMENT_PASSES * 8 * n * n / STORED_PASS_BYTES_PER_SECOND
     if c.features != "randconv":  # (randconv predicts from its cross Gram)
         seconds += 2 * n * m * d * ELEMENTWISE / r64  # predictions
     return seconds

@@ -29,9 +29,9 @@ from ..nets.result_files import write_json
 __all__ = ["RESULT_FIELDS", "ResultStore"]
 
 #: Configuration fields that define a kernel result (where the data was read
-#: from, and whether downloading was allowed, do not).
+#: from, whether downloading was allowed, and where the tiles lived, do not).
 RESULT_FIELDS = tuple(f.name for f in fields(ExperimentConfig)
-                      if f.name not in ("data_dir", "download"))
+                      if f.name not in ("data_dir", "download", "storage", "scratch_dir"))
 
 
 def _canonical(config: dict) -> dict:

@@ -7,10 +7,12 @@ Iterative refinement: with the float32 factor ``L`` of ``K + reg I``,
     r_t = y - (K + \\mathrm{reg}\\, I)\\,\\alpha_t, \\qquad
     \\alpha_{t+1} = \\alpha_t + L^{-T} L^{-1} r_t,
 
-where the residual is computed in float64 and matrix-free from the data
-(:func:`kernelfit.gram_builder.symmetric_matvec`), so ``K`` is never needed in
-float64. The float32 factorization costs about half the float64 one; each
-refinement step costs one symmetric kernel matvec.
+where the residual is computed in float64 (matrix-free from the data,
+:func:`kernelfit.gram_builder.symmetric_matvec`, or from a stored float64
+``K``, :mod:`kernelfit.solvers.stored_refinement`) and the correction
+``L^{-T} L^{-1} r_t`` in the factor's own precision. The float32
+factorization costs about half the float64 one; each refinement step costs
+one float64 product with ``K`` and two float32 triangular sweeps.
 """
 
 from __future__ import annotations
@@ -41,12 +43,16 @@ class RefinementInfo:
         The residual vector of the returned ``alpha`` (float64), from which the
         training predictions ``K alpha = y - r - reg alpha`` follow without
         another pass over ``K``.
+    residuals_from : str
+        What the float64 products by ``K`` were computed from: ``"data"``
+        (matrix-free kernel blocks) or ``"stored kernel"`` (a kept copy of ``K``).
     """
 
     iterations: int = 0
     residuals: list = field(default_factory=list)
     converged: bool = False
     final_residual: np.ndarray | None = None
+    residuals_from: str = "data"
 
 
 #: Default stopping tolerance, as a multiple of ``sqrt(n) * eps(float64)``: the
@@ -122,8 +128,20 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
     Y64 = np.asarray(backend.to_numpy(Y) if not isinstance(Y, np.ndarray) else Y, np.float64)
     y_norm = float(np.linalg.norm(Y64)) or 1.0
     tol = default_tol(Y64.shape[0]) if tol is None else tol
-    alpha = np.asarray(backend.to_numpy(cholesky_solve(factor, backend.asarray(Y64),
-                                                       progress=progress)))
+
+    def correction(R, progress=None):
+        # Solved in the factor's own precision, as in classical mixed-precision
+        # refinement: the factor's rounding limits each step anyway, and a
+        # float32 sweep reads half the bytes and upcasts no tile. R is scaled to
+        # unit size first so that float32 neither underflows nor overflows.
+        scale = float(np.abs(R).max())
+        if scale == 0.0:
+            return np.zeros_like(R)
+        rhs = backend.asarray((R / scale).astype(factor.dtype))
+        step = cholesky_solve(factor, rhs, dtype=factor.dtype, progress=progress)
+        return scale * np.asarray(backend.to_numpy(step), dtype=np.float64)
+
+    alpha = correction(Y64, progress)
     info = RefinementInfo()
     for it in range(max_iter + 1):
         R = Y64 - matvec(alpha) - reg * alpha
@@ -133,7 +151,7 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
         info.final_residual = R
         if res <= tol or gain < min_gain or it == max_iter:
             break
-        alpha += np.asarray(backend.to_numpy(cholesky_solve(factor, backend.asarray(R))))
+        alpha += correction(R)
         info.iterations += 1
     info.converged = bool(info.residuals[-1] <= tol)
     return alpha, info

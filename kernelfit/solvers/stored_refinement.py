@@ -51,5 +51,7 @@ def refine_with_stored_kernel(factor, kernel, Y, *, reg=0.0, tol=None, max_iter=
     def matvec(alpha):
         return tile_symmetric_matvec(kernel, alpha, progress=progress, phase_name="refine")
 
-    return refine(factor, Y, matvec, reg=reg, tol=tol, max_iter=max_iter, min_gain=min_gain,
-                  progress=progress)
+    alpha, info = refine(factor, Y, matvec, reg=reg, tol=tol, max_iter=max_iter,
+                         min_gain=min_gain, progress=progress)
+    info.residuals_from = "stored kernel"
+    return alpha, info

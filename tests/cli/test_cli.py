@@ -116,3 +116,30 @@ def test_negative_reg_is_rejected(capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "mnist" in capsys.readouterr().out
+
+
+@needs_mnist
+def test_out_of_core_run_gives_the_packed_answer_and_leaves_no_tiles(tmp_path):
+    records = {}
+    for storage in ("packed", "out-of-core"):
+        out = tmp_path / f"{storage}.json"
+        proc = kernelfit("mnist", "--n-train", "900", "--n-test", "300", "--dtype", "float64",
+                         "--tile-size", "128", "--storage", storage, "--scratch-dir",
+                         str(tmp_path / "scratch"), "--quiet", "--json", str(out))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        records[storage] = json.loads(out.read_text())
+    assert records["packed"]["storage"] == "packed"
+    assert records["out-of-core"]["storage"].startswith("out-of-core (")
+    assert "storage: out-of-core" in proc.stdout or "out-of-core" in proc.stdout
+    for key in ("test_error", "train_error"):
+        assert records["out-of-core"][key] == records["packed"][key]
+    assert records["out-of-core"]["rkhs_norm"] == pytest.approx(records["packed"]["rkhs_norm"],
+                                                                rel=1e-10)
+    assert os.listdir(tmp_path / "scratch") == []
+
+
+def test_out_of_core_storage_is_refused_for_streamed_features(capsys):
+    code = main(["cifar10", "--features", "randconv", "--storage", "out-of-core", "--quiet"])
+    assert code == 1
+    assert "storage='out-of-core' is for the local solver; features='randconv' keeps its " \
+        "tiles in memory" in capsys.readouterr().err

@@ -69,3 +69,84 @@ def test_default_tolerance_stops_within_ten_times_the_float64_residual():
     assert default_tol(1500) == pytest.approx(4 * np.sqrt(1500) * np.finfo(float).eps)
     assert info.residuals[-1] <= max(default_tol(1500), 10 * residual64)
     assert np.linalg.norm(K @ alpha - Y) / np.linalg.norm(Y) <= 10 * residual64
+
+
+@pytest.mark.parametrize("keep_kernel", ["memory", "disk", False])
+@pytest.mark.parametrize("reg", [0.0, 1e-2])
+def test_mixed_estimator_matches_scipy_wherever_the_kernel_is_kept(keep_kernel, reg, tmp_path):
+    X, Y = problem(500, seed=3)
+    model = kf.KernelRegressor(bandwidth=1.0, reg=reg, dtype="mixed", tile_size=96,
+                               keep_kernel=keep_kernel, scratch_dir=tmp_path).fit(X, Y)
+    K = kf.gram(X, kernel=make_kernel("gaussian", bandwidth=1.0)) + reg * np.eye(500)
+    ref = scipy.linalg.solve(K, Y, assume_a="pos")
+    assert model.refinement_.residuals_from == ("data" if keep_kernel is False
+                                                else "stored kernel")
+    assert model.storage_ == {"memory": "packed + float64 copy of K in memory",
+                              "disk": "packed + float64 copy of K on disk",
+                              False: "packed"}[keep_kernel]
+    assert model.refinement_.residuals[0] > 1e3 * model.refinement_.residuals[-1]
+    np.testing.assert_allclose(model.dual_coef_, ref, rtol=1e-6,
+                               atol=1e-8 * np.abs(ref).max())
+    assert np.linalg.norm(K @ model.dual_coef_ - Y) / np.linalg.norm(Y) < 1e-12
+    assert list(tmp_path.iterdir()) == []  # the on-disk copy is deleted after the fit
+
+
+def test_keep_kernel_auto_goes_to_disk_then_gives_up_as_the_budget_shrinks(tmp_path):
+    X, Y = problem(400)
+    # tiles of 100: float64 K 800 kB, float32 factor 400 kB, two float64 columns 640 kB
+    budgets = {"memory": 2_000_000, "disk": 1_100_000, "none": 500_000}
+    models = {where: kf.KernelRegressor(bandwidth=1.0, dtype="mixed", memory_budget=budget,
+                                        tile_size=100, scratch_dir=tmp_path).fit(X, Y)
+              for where, budget in budgets.items()}
+    assert models["memory"].storage_ == "packed + float64 copy of K in memory"
+    assert models["disk"].storage_ == "packed + float64 copy of K on disk"
+    assert models["none"].storage_ == "packed"
+    assert models["none"].refinement_.residuals_from == "data"
+    for model in models.values():
+        np.testing.assert_allclose(model.dual_coef_, models["memory"].dual_coef_, rtol=1e-7,
+                                   atol=1e-9 * np.abs(models["memory"].dual_coef_).max())
+
+
+def test_keep_kernel_memory_refuses_a_budget_too_small_for_both():
+    X, Y = problem(400)
+    model = kf.KernelRegressor(bandwidth=1.0, dtype="mixed", keep_kernel="memory",
+                               memory_budget=400 * 400 * 5)
+    with pytest.raises(kf.MemoryBudgetError, match="float64 kernel kept beside"):
+        model.fit(X, Y)
+
+
+@pytest.mark.parametrize("value", ["yes", True])
+def test_keep_kernel_rejects_other_values(value):
+    X, Y = problem(50)
+    with pytest.raises(ValueError, match="keep_kernel must be one of 'auto', 'memory', 'disk', "
+                       "False"):
+        kf.KernelRegressor(dtype="mixed", keep_kernel=value).fit(X, Y)
+
+
+def test_corrections_are_solved_in_the_factors_precision(monkeypatch):
+    from kernelfit.solvers import mixed
+
+    X, Y = problem(600, seed=5)
+    kernel = make_kernel("gaussian", bandwidth=1.0)
+    storage = tiled_cholesky(kf.gram(X, kernel=kernel, dtype=np.float32,
+                                     out=PackedStorage(600, 128, np.float32)))
+    seen = []
+    solve = mixed.cholesky_solve
+
+    def recording_solve(factor, B, *, dtype=np.float64, progress=None):
+        seen.append((np.dtype(dtype), B.dtype))
+        return solve(factor, B, dtype=dtype, progress=progress)
+
+    monkeypatch.setattr(mixed, "cholesky_solve", recording_solve)
+    alpha, info = refine_solution(storage, X, Y, kernel)
+    assert len(seen) == info.iterations + 1
+    assert set(seen) == {(np.dtype(np.float32), np.dtype(np.float32))}
+    K = kf.gram(X, kernel=kernel)
+    assert np.linalg.norm(K @ alpha - Y) / np.linalg.norm(Y) <= default_tol(600)
+
+
+def test_tee_target_refuses_storages_of_different_shapes():
+    from kernelfit.linalg.storage_choice import TeeTiles
+
+    with pytest.raises(ValueError, match="tee targets differ"):
+        TeeTiles(PackedStorage(100, 50), PackedStorage(100, 40, np.float32))

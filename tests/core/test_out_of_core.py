@@ -138,3 +138,28 @@ def test_unwritable_directory_is_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(OSError):
         OutOfCoreStorage(N, blocker / "tiles", tile_size=TILE)
+
+
+def test_read_ahead_advises_each_applied_tile_in_order_within_the_lead(tmp_path, monkeypatch):
+    from kernelfit.linalg import out_of_core
+
+    monkeypatch.setattr(out_of_core, "PREFETCH_LEAD", 2)
+    st = build(tmp_path)
+    advised = []
+
+    def record(fd, offset, size, advice):
+        advised.append((st._panel, offset, size, st._consumed))
+
+    monkeypatch.setattr(out_of_core.os, "posix_fadvise", record)
+    tiled_cholesky(st)
+    expected = [(k, st._offsets[i, j]) for k in range(st.nt) for j in range(k)
+                for i in range(k, st.nt)]
+    position = {key: n for n, key in enumerate(expected)}
+    places = [position[(k, off)] for k, off, _, _ in advised]
+    assert advised and places == sorted(places)  # in the order the panels apply them
+    for k, off, size, consumed in advised:  # never more than PREFETCH_LEAD tiles ahead
+        index_in_panel = position[(k, off)] - position[next(e for e in expected if e[0] == k)]
+        assert consumed <= index_in_panel < consumed + 2
+        assert size > 0
+    _, L_ref = reference()
+    np.testing.assert_allclose(st.to_dense(lower_only=True), L_ref, atol=1e-10)

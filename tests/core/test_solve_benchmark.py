@@ -1,0 +1,63 @@
+"""The solve benchmark's bookkeeping: child processes, floors, ratios, crash reports."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from kernelfit import benchmarks
+from kernelfit.cli.bench_cmd import format_row
+
+
+@pytest.fixture
+def small_gemm(monkeypatch):
+    monkeypatch.setattr(benchmarks, "gemm_rate",
+                        functools.partial(benchmarks.gemm_rate, size=256, repeats=1))
+
+
+def test_rows_compare_kernelfit_sklearn_and_both_floors(small_gemm):
+    rows = benchmarks.solve_benchmark([300], ("mixed", "float64"), source="synthetic")
+    assert [r["dtype"] for r in rows] == ["mixed", "float64"]
+    mixed, f64 = rows
+    for row in rows:
+        ours = row["kernelfit"]
+        assert ours["status"] == "ok", ours
+        assert ours["relative_residual"] < 1e-10
+        assert 0 < ours["peak_anon_rss"] <= ours["peak_rss"]
+        assert ours["resumed_panels"] == 0
+        assert row["time_over_floor"] == pytest.approx(ours["seconds"] / row["floor_seconds"])
+        flops = 300**3 / 3 + 300**2 * 784
+        assert row["float64_floor_seconds"] == pytest.approx(
+            flops / row["float64_gemm_gflops"] / 1e9)
+        assert row["sklearn"]["status"] == "ok"
+        assert row["speedup_vs_sklearn"] == pytest.approx(
+            row["sklearn"]["seconds"] / ours["seconds"])
+        assert "mixed/float64" in format_row(row)
+    assert mixed["kernelfit"]["refinement"]["residuals_from"] == "stored kernel"
+    assert f64["kernelfit"]["refinement"] is None
+    assert mixed["mixed_over_float64"] == f64["mixed_over_float64"] == pytest.approx(
+        mixed["kernelfit"]["seconds"] / f64["kernelfit"]["seconds"])
+
+
+def test_sklearn_that_cannot_fit_is_reported_with_the_memory_it_needs(small_gemm, monkeypatch):
+    import kernelfit.memory
+
+    monkeypatch.setattr(kernelfit.memory, "available_memory", lambda: 10**6)
+    rows = benchmarks.solve_benchmark([200], ("float64",), source="synthetic")
+    sk = rows[0]["sklearn"]
+    assert sk == {"status": "cannot run here",
+                  "bytes_needed": benchmarks.sklearn_bytes_needed(200)}
+    assert sk["bytes_needed"] == 2 * 200 * 200 * 8 + 200 * 784 * 8
+    assert "sklearn cannot run: needs" in format_row(rows[0])
+    assert "speedup_vs_sklearn" not in rows[0]
+
+
+def test_a_failing_child_is_reported_not_raised():
+    result = benchmarks._run_child("no-such-kind", 10, "float64", "synthetic", timeout=60)
+    assert result["status"] == "failed (exit 1)"
+    assert "KeyError" in result["stderr"]
+
+
+def test_gemm_rate_is_positive_and_finite():
+    rate = benchmarks.gemm_rate(np.float64, size=128, repeats=1)
+    assert np.isfinite(rate) and rate > 0
