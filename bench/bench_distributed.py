@@ -29,6 +29,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -91,6 +92,8 @@ def dask_run(X, Y, kernel, reg, tile, dtype, args) -> tuple[np.ndarray, dict]:
     finally:
         client.close()
         cluster.close()
+        if args.spill_dir is None:  # a temporary spill directory of ours: leave nothing behind
+            shutil.rmtree(spill_dir, ignore_errors=True)
     info = {
         "gram+cholesky": t1 - t0, "solve": t2 - t1, "total": t2 - t0,
         "tasks": tasks, "factor_bytes": nbytes,
