@@ -68,15 +68,12 @@ def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> 
     return out[:, 0] if vector else out
 
 
-def copy_tiles(storage, *, dtype=None, memory_budget=None) -> PackedStorage:
-    """A packed copy of the lower tiles of ``storage`` (same tile size and backend).
+def copy_tiles(storage, *, memory_budget=None) -> PackedStorage:
+    """A packed copy of the lower tiles of ``storage`` (same tile size, dtype and backend).
 
     Parameters
     ----------
     storage : TileStorage
-    dtype : {None, float32, float64}
-        The copy's dtype; that of ``storage`` when None (a float64 ``K`` copied
-        to float32 is rounded once, tile by tile).
     memory_budget : int or str, optional
         Checked before the copy is allocated.
 
@@ -84,7 +81,7 @@ def copy_tiles(storage, *, dtype=None, memory_budget=None) -> PackedStorage:
     -------
     PackedStorage
     """
-    copy = PackedStorage(storage.n, storage.tile_size, dtype or storage.dtype, storage.backend,
+    copy = PackedStorage(storage.n, storage.tile_size, storage.dtype, storage.backend,
                          memory_budget)
     for i in range(storage.nt):
         for j in range(i + 1):
