@@ -112,6 +112,19 @@ def gram_blocks(
     rows, cols : slice
     block : array of shape (rows, cols)
     """
+    jobs = _block_jobs(X, Y, kernel, dict(bandwidth=bandwidth, degree=degree, gamma=gamma,
+                                          coef0=coef0),
+                       dtype=dtype, device=device, memory_budget=memory_budget,
+                       block_size=block_size)
+    with phase(progress, "gram", total=len(jobs), unit="blocks") as bar:
+        for rows, cols, compute in jobs:
+            yield rows, cols, compute(None)
+            bar.advance()
+
+
+def _block_jobs(X, Y, kernel, params, *, dtype, device, memory_budget, block_size):
+    """``[(rows, cols, compute)]`` for the blocks of ``K(X, Y)`` (lower blocks when
+    ``Y`` is None); ``compute(out)`` evaluates one block, into ``out`` if given."""
     backend = backend_for(X, device)
     X = prepare_data(X, "X", dtype, backend)
     symmetric = Y is None
@@ -121,20 +134,17 @@ def gram_blocks(
             f"X and Y must have the same number of features; found X.shape={tuple(X.shape)} "
             f"and Y.shape={tuple(Y.shape)}"
         )
-    k = make_kernel(kernel, bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0, X=X)
+    k = make_kernel(kernel, **params, X=X)
     n, m, d = X.shape[0], Y.shape[0], X.shape[1]
     b = block_size_for(n, m, d, memory_budget, block_size)
-    row_starts = range(0, n, b)
-    col_starts = range(0, m, b)
-    pairs = [
-        (i, j) for i in row_starts for j in col_starts if not symmetric or j <= i
-    ]
-    with phase(progress, "gram", total=len(pairs), unit="blocks") as bar:
-        for i, j in pairs:
-            rows, cols = slice(i, min(i + b, n)), slice(j, min(j + b, m))
-            block = k(X[rows, ...], Y[cols, ...], same=symmetric and i == j)
-            yield rows, cols, block
-            bar.advance()
+
+    def job(i, j):
+        rows, cols = slice(i, min(i + b, n)), slice(j, min(j + b, m))
+        same = symmetric and i == j
+        return rows, cols, lambda out: k(X[rows, ...], Y[cols, ...], out=out, same=same)
+
+    return [job(i, j) for i in range(0, n, b) for j in range(0, m, b)
+            if not symmetric or j <= i]
 
 
 def gram(
@@ -216,6 +226,14 @@ def gram(
     elif out is not None and tuple(out.shape) != (n, m):
         raise ValueError(f"out must have shape {(n, m)}; found {tuple(out.shape)}")
     kwargs = dict(bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0)
+    if is_tiles:  # each block is computed straight into its tile where the storage allows
+        jobs = _block_jobs(X, None, kernel, kwargs, dtype=dtype, device=device,
+                           memory_budget=memory_budget, block_size=block_size)
+        with phase(progress, "gram", total=len(jobs), unit="blocks") as bar:
+            for rows, cols, compute in jobs:
+                out.fill_block(rows.start // block_size, cols.start // block_size, compute)
+                bar.advance()
+        return out
     blocks = gram_blocks(
         X, Y, kernel, dtype=dtype, device=device, memory_budget=memory_budget,
         block_size=block_size, progress=progress, **kwargs,
@@ -223,9 +241,6 @@ def gram(
     if out is None:  # generic array-API namespace: assemble functionally
         return _assemble(blocks, n, m, Y is None, backend.xp)
     for rows, cols, block in blocks:
-        if is_tiles:
-            out.write_block(rows.start // block_size, cols.start // block_size, block)
-            continue
         out[rows, cols] = block
         if Y is None and rows != cols:
             out[cols, rows] = block.T

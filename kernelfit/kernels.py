@@ -77,6 +77,11 @@ class Kernel:
         array of shape (n, m)
         """
         xp = array_namespace(X, Z)
+        if out is not None and tuple(out.shape) != (X.shape[0], Z.shape[0]):
+            raise ValueError(f"out must have shape {(X.shape[0], Z.shape[0])}; "
+                             f"found {tuple(out.shape)}")
+        if self.name == "gaussian" and all(isinstance(a, np.ndarray) for a in (X, Z, out)):
+            return _gaussian_numpy(X, Z, same, 0.5 / self.bandwidth**2, out=out)
         if self.name == "callable":
             block = xp.asarray(self.function(X, Z))
             if tuple(block.shape) != (X.shape[0], Z.shape[0]):
@@ -156,18 +161,27 @@ _CHUNK_ENTRIES = 1 << 16
 _MAX_THREADS = 8
 
 
-def _gaussian_numpy(X, Z, same, gamma):
+def _gaussian_numpy(X, Z, same, gamma, out=None):
     """``exp(-gamma * max(||x||^2 + ||z||^2 - 2 x.z, 0))`` for NumPy blocks, in float64.
 
     After the GEMM, the scale, norms, clamp and ``exp`` run in place on row
     chunks. The GEMM is NumPy's, as is the ``K @ V`` that consumes the block: a
     second BLAS library (SciPy's) would leave its threads spinning against
     them. ``same`` sets the diagonal to exactly 1 (zero distance).
+
+    A float64 ``out`` receives the GEMM itself (no temporary, no copy); a
+    column-major ``out`` (a Cholesky tile) is filled as the row-major
+    transpose ``K(Z, X)``, so every pass runs along contiguous memory. Other
+    outputs get a cast copy.
     """
+    if out is not None and out.flags.f_contiguous and not out.flags.c_contiguous:
+        _gaussian_numpy(Z, X, same, gamma, out=out.T)
+        return out
     X64 = np.ascontiguousarray(X, dtype=np.float64)
     # A distinct operand, as in _inner64 (never one array on both sides of a GEMM).
     Z64 = X64.copy() if same else np.ascontiguousarray(Z, dtype=np.float64)
-    K = X64 @ Z64.T
+    in_place = out is not None and out.dtype == np.float64 and out.flags.c_contiguous
+    K = np.matmul(X64, Z64.T, out=out) if in_place else X64 @ Z64.T
     x_term = gamma * np.einsum("ij,ij->i", X64, X64)[:, None]
     z_term = x_term.T if same else gamma * np.einsum("ij,ij->i", Z64, Z64)[None, :]
 
@@ -182,7 +196,10 @@ def _gaussian_numpy(X, Z, same, gamma):
     _run_on_row_chunks(finish, K.shape)
     if same:
         np.fill_diagonal(K, 1.0)
-    return K
+    if out is None or in_place:
+        return K
+    out[...] = K
+    return out
 
 
 def _laplacian_numpy(X, Z, scale):

@@ -191,6 +191,9 @@ class OutOfCoreStorage(TileStorage):
     def write_block(self, i, j, block):
         self._view(i, j)[...] = block
 
+    def fill_block(self, i, j, compute):
+        compute(self._view(i, j))
+
     # -- panels (called by tiled_cholesky) ----------------------------------
     def begin_panel(self, k):
         """Load tile column ``k`` into RAM and start reading ahead the tiles it will apply."""

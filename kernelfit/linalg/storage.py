@@ -71,6 +71,18 @@ class TileStorage:
         """Set tile ``(i, j)`` from a freshly computed block (Gram builder)."""
         raise NotImplementedError
 
+    def fill_block(self, i: int, j: int, compute) -> None:
+        """Set tile ``(i, j)`` to ``compute(out)``, letting it write into the tile itself.
+
+        ``compute(out)`` evaluates the block into ``out`` and returns it; given
+        ``out=None`` it returns a new array. Storages whose tiles are plain
+        arrays pass the tile, so the block is computed in place, with no
+        temporary and no copy (see :meth:`Kernel.__call__
+        <kernelfit.kernels.Kernel.__call__>`); the default computes a block and
+        calls :meth:`write_block`.
+        """
+        self.write_block(i, j, compute(None))
+
     def add_to_diagonal(self, value: float) -> None:
         """Add ``value`` to every diagonal entry (ridge regularization)."""
         for i in range(self.nt):
@@ -155,6 +167,9 @@ class PackedStorage(TileStorage):
 
     def write_block(self, i, j, block):
         self._tiles[i, j][...] = block
+
+    def fill_block(self, i, j, compute):
+        compute(self._tiles[i, j])
 
     def close(self):
         self._tiles.clear()

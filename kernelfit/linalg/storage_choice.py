@@ -221,6 +221,11 @@ class TeeTiles:
         self.first.write_block(i, j, block)
         self.second.write_block(i, j, block)
 
+    def fill_block(self, i, j, compute):
+        """Compute tile ``(i, j)`` into the first storage, then copy it to the second."""
+        self.first.fill_block(i, j, compute)
+        self.second.write_block(i, j, self.first.tile(i, j))
+
 
 def discard_tile_storage(opened: OpenedStorage) -> None:
     """Release the storage; an out-of-core directory is deleted (the fit succeeded)."""

@@ -144,3 +144,35 @@ def test_generic_array_api_path_matches_numpy_path(name, rng):
     np.testing.assert_allclose(np.asarray(generic._array), kernel(X, Z), rtol=RTOL)
     same = kernel(xps.asarray(X), xps.asarray(X), same=True)
     np.testing.assert_array_equal(np.diagonal(np.asarray(same._array)), 1.0)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("same", [False, True])
+def test_gaussian_written_into_out_of_any_layout(order, dtype, same, rng):
+    """A Cholesky tile (column-major) or a row-major buffer, float64 or float32,
+    receives the same block: float64 exactly as scikit-learn's, float32 rounded."""
+    X = with_duplicates(rng, 37, 5)
+    Z = X if same else rng.random((23, 5))
+    out = np.full((X.shape[0], Z.shape[0]), np.nan, dtype=dtype, order=order)
+    assert make_kernel("gaussian", bandwidth=BANDWIDTH)(X, Z, out, same=same) is out
+    rtol = RTOL if dtype == np.float64 else 1e-7
+    np.testing.assert_allclose(out, reference("gaussian", X, Z), rtol=rtol, atol=0)
+    if same:
+        np.testing.assert_array_equal(np.diagonal(out), 1.0)
+
+
+def test_gaussian_into_a_memory_mapped_tile(tmp_path, rng):
+    """Out-of-core tiles are column-major views of a memory-mapped file."""
+    X, Z = rng.random((19, 4)), rng.random((11, 4))
+    mm = np.memmap(tmp_path / "tile.bin", dtype=np.float64, mode="w+", shape=(19, 11),
+                   order="F")
+    make_kernel("gaussian", bandwidth=BANDWIDTH)(X, Z, mm)
+    np.testing.assert_allclose(np.asarray(mm), reference("gaussian", X, Z), rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "laplacian", "linear"])
+def test_out_of_the_wrong_shape_is_refused(name, rng):
+    X, Z = rng.random((6, 3)), rng.random((4, 3))
+    with pytest.raises(ValueError, match=r"out must have shape \(6, 4\); found \(4, 6\)"):
+        make_kernel(name, bandwidth=1.0)(X, Z, np.empty((4, 6)))
