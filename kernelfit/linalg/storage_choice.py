@@ -123,7 +123,7 @@ def open_tile_storage(X, kernel, reg, dtype, backend, *, storage="auto", tile_si
     if backend.name != "numpy":
         raise ValueError(f"out-of-core storage runs on the CPU; found device {backend.name!r}")
     fingerprint = problem_fingerprint(X, kernel, reg, dtype, tile)
-    parent = os.fspath(scratch_dir) if scratch_dir is not None else tempfile.gettempdir()
+    parent = _scratch_parent(scratch_dir, "the out-of-core tiles")
     directory = os.path.join(parent, f"kernelfit-tiles-{fingerprint[:16]}")
     st = OutOfCoreStorage(n, directory, tile, dtype, memory_budget=budget, resume=True,
                           fingerprint=fingerprint)
@@ -179,14 +179,15 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
                      f"a {n} x {n} float64 kernel kept beside its float32 factor")
         return OpenedStorage(PackedStorage(n, tile, np.float64, backend, budget),
                              budget_left=budget - need64)
-    parent = os.fspath(scratch_dir) if scratch_dir is not None else tempfile.gettempdir()
     working = 2 * n * tile * 8
     if keep == "auto":
+        parent = os.fspath(scratch_dir) if scratch_dir is not None else tempfile.gettempdir()
         room_on_disk = os.path.isdir(parent) and shutil.disk_usage(parent).free > 1.1 * need64
         if backend.name != "numpy" or need32 + working > budget or not room_on_disk:
             return None
     elif backend.name != "numpy":
         raise ValueError(f"a kernel kept on disk needs the CPU; found device {backend.name!r}")
+    parent = _scratch_parent(scratch_dir, "the float64 copy of K")
     directory = tempfile.mkdtemp(prefix="kernelfit-kernel-", dir=parent)
     try:
         st = OutOfCoreStorage(n, directory, tile, np.float64, memory_budget=max(
@@ -195,6 +196,21 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
         shutil.rmtree(directory, ignore_errors=True)
         raise
     return OpenedStorage(st, directory, budget_left=budget)
+
+
+def _scratch_parent(scratch_dir, what: str) -> str:
+    """The directory under which ``what`` is written: ``scratch_dir`` (created if
+    missing) or the system temporary directory."""
+    if scratch_dir is None:
+        return tempfile.gettempdir()
+    parent = os.fspath(scratch_dir)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot create the scratch directory for {what} "
+                                   f"({exc.strerror}); choose another with scratch_dir / "
+                                   "--scratch-dir", parent) from exc
+    return parent
 
 
 class TeeTiles:

@@ -150,3 +150,22 @@ def test_tee_target_refuses_storages_of_different_shapes():
 
     with pytest.raises(ValueError, match="tee targets differ"):
         TeeTiles(PackedStorage(100, 50), PackedStorage(100, 40, np.float32))
+
+
+def test_kernel_kept_on_disk_creates_a_missing_scratch_directory(tmp_path):
+    X, Y = problem(300)
+    scratch = tmp_path / "new" / "scratch"
+    model = kf.KernelRegressor(bandwidth=1.0, dtype="mixed", tile_size=100, keep_kernel="disk",
+                               scratch_dir=scratch).fit(X, Y)
+    assert model.storage_ == "packed + float64 copy of K on disk"
+    assert list(scratch.iterdir()) == []
+
+
+def test_kernel_kept_on_disk_names_a_scratch_directory_it_cannot_create(tmp_path):
+    X, Y = problem(300)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match="cannot create the scratch directory for the float64 "
+                                      "copy of K"):
+        kf.KernelRegressor(bandwidth=1.0, dtype="mixed", tile_size=100, keep_kernel="disk",
+                           scratch_dir=blocker / "scratch").fit(X, Y)
