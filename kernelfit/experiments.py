@@ -258,12 +258,29 @@ def _check_config(config) -> None:
                          f"None; found {config.dask!r}")
 
 
-def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0):
+def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0,
+                     progress=None):
     """Pick the bandwidth with the lowest error on a held-out part of the training set.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    y : ndarray of shape (n,)
+        Training data only; the validation part is drawn from it.
+    kernel : str
+    candidates : sequence of float
+    seed : int, default 0
+        Seeds the split into fitted and held-out rows.
+    n_fit, n_val : int
+        Rows fitted and scored (``n_val`` at most a fifth of ``n``).
+    reg : float, default 0
+    progress : callable, optional
+        Progress callback, phase ``"bandwidth"`` (one step per candidate).
 
     Returns
     -------
     best : float
+        Lowest validation error; ties go to the larger bandwidth.
     errors : dict of float to float
         Validation error of each candidate.
     """
@@ -274,9 +291,12 @@ def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, 
     n_val = min(n_val, len(y) // 5)
     val, fit = order[:n_val], order[n_val : n_val + n_fit]
     errors = {}
-    for bw in candidates:
-        clf = KernelClassifier(kernel=kernel, bandwidth=float(bw), reg=reg).fit(X[fit], y[fit])
-        errors[float(bw)] = float(np.mean(clf.predict(X[val]) != y[val]))
+    with phase(progress, "bandwidth", total=len(candidates), unit="fits") as bar:
+        for bw in candidates:
+            clf = KernelClassifier(kernel=kernel, bandwidth=float(bw), reg=reg).fit(X[fit],
+                                                                                  y[fit])
+            errors[float(bw)] = float(np.mean(clf.predict(X[val]) != y[val]))
+            bar.advance()
     best = min(errors, key=lambda b: (errors[b], -b))
     return best, errors
 
@@ -334,7 +354,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
             median = make_kernel(config.kernel, X=Ftr).bandwidth
             grid = [median * f for f in AUTO_BANDWIDTH_FACTORS]
             bandwidth, bandwidth_search = select_bandwidth(Ftr, ytr, config.kernel, grid,
-                                                           config.seed)
+                                                           config.seed, progress=progress)
             timings["bandwidth_search"] = time.perf_counter() - t0
         elif bandwidth is None:
             bandwidth = (DEFAULT_BANDWIDTH.get(config.dataset)

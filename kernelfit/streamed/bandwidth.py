@@ -15,6 +15,7 @@ import numpy as np
 
 from ..experiments import AUTO_BANDWIDTH_FACTORS
 from ..features import gaussian_gram_from_linear, median_bandwidth_from_gram
+from ..progress import phase
 from .held_out import check_held_out_budget, held_out_error, held_out_split
 
 __all__ = ["median_bandwidth_from_tiles", "select_bandwidth_from_gram"]
@@ -50,7 +51,7 @@ def median_bandwidth_from_tiles(view, sq_norms, sample: int = 1000, seed: int = 
 
 
 def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=10000,
-                               n_val=2000, reg=0.0, memory_budget: int):
+                               n_val=2000, reg=0.0, memory_budget: int, progress=None):
     """Pick the bandwidth with the lowest error on a held-out part of the training set.
 
     The split is that of :func:`kernelfit.experiments.select_bandwidth`
@@ -70,6 +71,8 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
     reg : float, default 0
     memory_budget : int
         Bytes for the gathered sub-Grams, one kernel matrix and its packed factor.
+    progress : callable, optional
+        Progress callback, phase ``"bandwidth"`` (one step per candidate).
 
     Returns
     -------
@@ -94,9 +97,12 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
     K = np.empty(G_fit.shape)
     K_val = np.empty(G_val.shape)
     errors = {}
-    for bw in candidates:
-        gaussian_gram_from_linear(G_fit, norms[fit], None, bandwidth=float(bw), out=K)
-        gaussian_gram_from_linear(G_val, norms[val], norms[fit], bandwidth=float(bw), out=K_val)
-        errors[float(bw)] = held_out_error(K, K_val, split, reg)
+    with phase(progress, "bandwidth", total=len(candidates), unit="fits") as bar:
+        for bw in candidates:
+            gaussian_gram_from_linear(G_fit, norms[fit], None, bandwidth=float(bw), out=K)
+            gaussian_gram_from_linear(G_val, norms[val], norms[fit], bandwidth=float(bw),
+                                      out=K_val)
+            errors[float(bw)] = held_out_error(K, K_val, split, reg)
+            bar.advance()
     best = min(errors, key=lambda b: (errors[b], -b))
     return best, errors

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..progress import phase
 from .held_out import check_held_out_budget, held_out_blocks, held_out_error, held_out_split
 
 __all__ = ["REG_GRID", "reg_grid", "reg_scale", "select_reg_from_gram"]
@@ -69,7 +70,7 @@ def reg_scale(kernel: str, sq_norms) -> float:
 
 def select_reg_from_gram(view, sq_norms, y, *, kernel="gaussian", bandwidth=None,
                          grid=None, seed=0, n_fit=10000, n_val=2000,
-                         memory_budget: int):
+                         memory_budget: int, progress=None):
     """Pick the ridge term with the lowest error on a held-out part of the training set.
 
     Parameters
@@ -89,6 +90,8 @@ def select_reg_from_gram(view, sq_norms, y, *, kernel="gaussian", bandwidth=None
         The held-out split, as for the bandwidth choice.
     memory_budget : int
         Bytes for the gathered sub-Grams, their float64 kernels and one packed factor.
+    progress : callable, optional
+        Progress callback, phase ``"reg"`` (one step per grid value).
 
     Returns
     -------
@@ -110,8 +113,11 @@ def select_reg_from_gram(view, sq_norms, y, *, kernel="gaussian", bandwidth=None
     K_fit, K_val = held_out_blocks(view, sq_norms, split, kernel=kernel, bandwidth=bandwidth)
     scale = reg_scale(kernel, sq_norms)
     errors = {}
-    for g in reg_grid(kernel) if grid is None else grid:
-        reg = float(scale * g)
-        errors[reg] = held_out_error(K_fit, K_val, split, reg)
+    grid = reg_grid(kernel) if grid is None else grid
+    with phase(progress, "reg", total=len(grid), unit="fits") as bar:
+        for g in grid:
+            reg = float(scale * g)
+            errors[reg] = held_out_error(K_fit, K_val, split, reg)
+            bar.advance()
     best = min(errors, key=lambda r: (errors[r], r))
     return best, errors

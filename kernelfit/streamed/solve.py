@@ -282,9 +282,9 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     timings["features+gram"] = time.perf_counter() - t0
 
     bandwidth, bandwidth_search = _resolve_bandwidth(
-        view, norms, y_train, kernel, bandwidth, reg, seed, room, timings)
+        view, norms, y_train, kernel, bandwidth, reg, seed, room, timings, progress)
     reg, reg_search = _resolve_reg(view, norms, y_train, kernel, bandwidth, reg, seed, room,
-                                   timings)
+                                   timings, progress)
 
     t0 = time.perf_counter()
     if kernel == "gaussian":
@@ -339,7 +339,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     )
 
 
-def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timings):
+def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timings, progress):
     """The Gaussian bandwidth in use and, for ``"auto"``, the held-out error per candidate.
 
     The median heuristic for None; the held-out choice for ``"auto"``, fitted with ``reg``
@@ -354,18 +354,18 @@ def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timin
         return median, None
     best, errors = select_bandwidth_from_gram(
         view, norms, y, [median * f for f in BANDWIDTH_GRID], seed=seed,
-        reg=0.0 if reg == "auto" else reg, memory_budget=room)
+        reg=0.0 if reg == "auto" else reg, memory_budget=room, progress=progress)
     timings["bandwidth_search"] = time.perf_counter() - t0
     return best, errors
 
 
-def _resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings):
+def _resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings, progress):
     """The ridge term in use and, for ``"auto"``, the held-out error per grid value."""
     if reg != "auto":
         return reg, None
     t0 = time.perf_counter()
     best, errors = select_reg_from_gram(view, norms, y, kernel=kernel, bandwidth=bandwidth,
-                                        seed=seed, memory_budget=room)
+                                        seed=seed, memory_budget=room, progress=progress)
     timings["reg_search"] = time.perf_counter() - t0
     return best, errors
 

@@ -118,8 +118,10 @@ def test_auto_bandwidth_is_the_held_out_choice_on_features(images, reference):
     assert list(sol.bandwidth_search.values()) == list(errors.values())
     assert sol.bandwidth == pytest.approx(best)
     assert "bandwidth_search" in sol.timings
-    assert {"randconv gram", "kernel", "cholesky", "solve", "residual", "predict"} <= {
-        e.phase for e in events}
+    assert {"randconv gram", "bandwidth", "kernel", "cholesky", "solve", "residual",
+            "predict"} <= {e.phase for e in events}
+    searched = [e for e in events if e.phase == "bandwidth"]
+    assert searched[-1].finished and searched[-1].done == searched[-1].total == len(grid)
 
 
 def test_failed_cholesky_falls_back_to_lu_on_the_stored_kernel(images, reference, monkeypatch):
@@ -250,8 +252,11 @@ def test_auto_reg_is_the_held_out_choice_on_materialized_features(images, refere
     grid = REG_GRID if kernel == "gaussian" else REG_GRID[1:]  # linear: singular, no 0
     errors = held_out_reference(K_of, y, [scale * g for g in grid])
     best = min(errors, key=lambda r: (errors[r], r))  # ties: the smaller reg
+    events = []
     sol = solve_streamed(features(), X, y, Xt, kernel=kernel, reg="auto", dtype="float64",
-                         device="cpu")
+                         device="cpu", progress=events.append)
+    searched = [e for e in events if e.phase == "reg"]
+    assert searched[-1].finished and searched[-1].done == searched[-1].total == len(grid)
     assert list(sol.reg_search) == pytest.approx(list(errors))  # grid order, absolute regs
     assert list(sol.reg_search.values()) == list(errors.values())
     assert sol.reg == pytest.approx(best)
