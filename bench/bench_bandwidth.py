@@ -1,14 +1,17 @@
-"""Choose the Gaussian bandwidth on MNIST from the training set alone.
+"""Choose the Gaussian bandwidth on MNIST (or CIFAR-10) from the training set alone.
 
-The 60,000 training images are split once (seed 0) into a fit part and a
-validation part; for each candidate ``sigma`` the exact interpolant is fitted on
-the fit part and scored on the validation part. The test set is never read.
+The training images (60,000 for MNIST, 50,000 for CIFAR-10) are split once
+(seed 0) into a fit part and a validation part; for each candidate ``sigma``
+the exact interpolant is fitted on the fit part and scored on the validation
+part. The test set is never read.
 
     python bench/bench_bandwidth.py --sigmas 4.5 5 5.25 5.5 6 \\
         --out bench/results/bandwidth-mnist.json
+    python bench/bench_bandwidth.py --dataset cifar10 --n-fit 10000 --n-val 2000 \\
+        --sigmas 3.27 4.58 6.55 --out bench/results/bandwidth-cifar10.json
 
-Rows already present in ``--out`` for the same (sigma, n_fit, n_val, seed,
-dtype) are kept and not recomputed, so a grid can be extended one value at a
+Rows already present in ``--out`` for the same (data set, sigma, n_fit, n_val,
+seed, dtype) are kept and not recomputed, so a grid can be extended one value at a
 time; the table printed at the end covers every row in the file.
 """
 
@@ -24,7 +27,9 @@ import numpy as np
 from kernelfit import KernelClassifier
 from kernelfit.cli.experiment_cmd import write_json_atomically
 from kernelfit.cli.tables import format_table
-from kernelfit.datasets import as_float, load_mnist
+from kernelfit.datasets import as_float, load_cifar10, load_mnist
+
+LOADERS = {"mnist": load_mnist, "cifar10": load_cifar10}
 
 
 def split(n_total: int, n_fit: int, n_val: int, seed: int):
@@ -36,11 +41,13 @@ def split(n_total: int, n_fit: int, n_val: int, seed: int):
 
 
 def key(row: dict) -> tuple:
-    return (row["bandwidth"], row["n_fit"], row["n_val"], row["seed"], row["dtype"])
+    return (row.get("dataset", "mnist"), row["bandwidth"], row["n_fit"], row["n_val"],
+            row["seed"], row["dtype"])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=sorted(LOADERS), default="mnist")
     parser.add_argument("--sigmas", type=float, nargs="+", required=True)
     parser.add_argument("--n-fit", type=int, default=50000)
     parser.add_argument("--n-val", type=int, default=10000)
@@ -55,13 +62,13 @@ def main(argv=None) -> int:
         with open(args.out) as f:
             rows = json.load(f)["rows"]
     done = {key(r) for r in rows}
-    data = load_mnist(data_dir=args.data_dir)
+    data = LOADERS[args.dataset](data_dir=args.data_dir)
     X = as_float(data.X_train).reshape(len(data.y_train), -1)
     fit, val = split(len(data.y_train), args.n_fit, args.n_val, args.seed)
     dtype = "mixed" if args.dtype == "mixed" else np.dtype(args.dtype)
     for sigma in args.sigmas:
-        row = {"bandwidth": sigma, "n_fit": args.n_fit, "n_val": args.n_val,
-               "seed": args.seed, "dtype": args.dtype}
+        row = {"dataset": args.dataset, "bandwidth": sigma, "n_fit": args.n_fit,
+               "n_val": args.n_val, "seed": args.seed, "dtype": args.dtype}
         if key(row) in done:
             continue
         start = time.perf_counter()
@@ -77,10 +84,11 @@ def main(argv=None) -> int:
         print(json.dumps(row), flush=True)
         if args.out:  # after every row: an interrupted grid keeps what it finished
             write_json_atomically(args.out, {
-                "command": "python bench/bench_bandwidth.py --sigmas SIGMA ... "
-                           f"--n-fit {args.n_fit} --n-val {args.n_val} --dtype {args.dtype}",
+                "command": f"python bench/bench_bandwidth.py --dataset {args.dataset} "
+                           f"--sigmas SIGMA ... --n-fit {args.n_fit} --n-val {args.n_val} "
+                           f"--dtype {args.dtype}",
                 "split": "training set only: fit = first n_fit, validation = last n_val of "
-                         "permutation(seed) of the 60,000 training images",
+                         f"permutation(seed) of the {len(data.y_train):,} training images",
                 "rows": rows})
     table = [("sigma", "dtype", "n fit / val", "val errors", "val error", "RKHS norm", "time")]
     table += [(f"{r['bandwidth']:g}", r["dtype"], f"{r['n_fit']} / {r['n_val']}",
