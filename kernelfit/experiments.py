@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import platform
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -22,8 +23,14 @@ from .kernels import make_kernel
 from .memory import parse_budget
 from .progress import phase
 
-__all__ = ["AUTO_BANDWIDTH_FACTORS", "DEFAULT_BANDWIDTH", "ExperimentConfig", "ExperimentResult",
-           "run_experiment"]
+__all__ = [
+    "AUTO_BANDWIDTH_FACTORS",
+    "DEFAULT_BANDWIDTH",
+    "BandwidthGridEdgeWarning",
+    "ExperimentConfig",
+    "ExperimentResult",
+    "run_experiment",
+]
 
 #: Feature maps whose features are streamed into the Gram, never materialized
 #: (:mod:`kernelfit.streamed`).
@@ -258,6 +265,23 @@ def _check_config(config) -> None:
                          f"None; found {config.dask!r}")
 
 
+class BandwidthGridEdgeWarning(UserWarning):
+    """The held-out bandwidth choice is the smallest or largest candidate: the best
+    value may lie outside the grid searched."""
+
+
+def warn_if_at_grid_edge(best: float, candidates) -> None:
+    """Warn (:class:`BandwidthGridEdgeWarning`) when ``best`` is an end of ``candidates``."""
+    values = sorted(float(c) for c in candidates)
+    if len(values) < 2 or values[0] < best < values[-1]:
+        return
+    side = "smallest" if best == values[0] else "largest"
+    warnings.warn(
+        f"the held-out bandwidth search chose its {side} candidate, sigma = {best:.4g}; "
+        f"a {'smaller' if side == 'smallest' else 'larger'} sigma may validate better "
+        "(pass --bandwidth / bandwidth= to try one)", BandwidthGridEdgeWarning, stacklevel=3)
+
+
 def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0,
                      progress=None):
     """Pick the bandwidth with the lowest error on a held-out part of the training set.
@@ -283,6 +307,11 @@ def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, 
         Lowest validation error; ties go to the larger bandwidth.
     errors : dict of float to float
         Validation error of each candidate.
+
+    Warns
+    -----
+    BandwidthGridEdgeWarning
+        If ``best`` is the smallest or the largest candidate.
     """
     from .estimators import KernelClassifier
 
@@ -298,6 +327,7 @@ def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, 
             errors[float(bw)] = float(np.mean(clf.predict(X[val]) != y[val]))
             bar.advance()
     best = min(errors, key=lambda b: (errors[b], -b))
+    warn_if_at_grid_edge(best, candidates)
     return best, errors
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments import AUTO_BANDWIDTH_FACTORS
+from ..experiments import AUTO_BANDWIDTH_FACTORS, warn_if_at_grid_edge
 from ..features import gaussian_gram_from_linear, median_bandwidth_from_gram
 from ..progress import phase
 from .held_out import check_held_out_budget, held_out_error, held_out_split
@@ -105,4 +105,5 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
             errors[float(bw)] = held_out_error(K, K_val, split, reg)
             bar.advance()
     best = min(errors, key=lambda b: (errors[b], -b))
+    warn_if_at_grid_edge(best, candidates)
     return best, errors

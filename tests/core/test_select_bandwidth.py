@@ -1,17 +1,23 @@
 """The held-out bandwidth choice on raw features, against a SciPy solve on the same split."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
 from sklearn.metrics.pairwise import rbf_kernel
 
-from kernelfit.experiments import select_bandwidth
+from kernelfit.experiments import (
+    BandwidthGridEdgeWarning,
+    select_bandwidth,
+    warn_if_at_grid_edge,
+)
 
 
 def blobs(n=300, d=5, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
-    X = rng.normal(size=(n, d)) + 1.2 * np.eye(3, d)[y]
+    X = rng.normal(size=(n, d)) + 2.0 * np.eye(3, d)[y]
     return X, y
 
 
@@ -32,9 +38,11 @@ def held_out_errors(X, y, candidates, seed=0, n_fit=10000, n_val=2000):
 
 def test_errors_and_choice_match_a_direct_solve_and_progress_counts_fits():
     X, y = blobs()
-    candidates = [1.0, 2.0, 4.0]
+    candidates = [0.1, 0.5, 2.0, 6.0]  # 0.5 validates best (held-out error 1/6)
     events = []
-    best, errors = select_bandwidth(X, y, "gaussian", candidates, progress=events.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BandwidthGridEdgeWarning)  # an interior choice
+        best, errors = select_bandwidth(X, y, "gaussian", candidates, progress=events.append)
     expected = held_out_errors(X, y, candidates)
     assert errors == pytest.approx(expected)
     assert best == min(expected, key=lambda b: (expected[b], -b))
@@ -45,6 +53,21 @@ def test_errors_and_choice_match_a_direct_solve_and_progress_counts_fits():
 def test_ties_go_to_the_larger_bandwidth():
     X, y = blobs(n=200, seed=1)
     # Two copies of one candidate tie exactly; a slightly larger twin must win the tie.
-    best, errors = select_bandwidth(X, y, "gaussian", [3.0, 3.0 * (1 + 1e-12)])
+    with pytest.warns(BandwidthGridEdgeWarning, match="chose its largest candidate"):
+        best, errors = select_bandwidth(X, y, "gaussian", [3.0, 3.0 * (1 + 1e-12)])
     assert len(set(errors.values())) == 1
     assert best == max(errors)
+
+
+@pytest.mark.parametrize(("best", "side"), [(1.0, "smallest"), (4.0, "largest")])
+def test_a_choice_at_either_end_of_the_grid_is_flagged(best, side):
+    with pytest.warns(BandwidthGridEdgeWarning,
+                      match=f"chose its {side} candidate, sigma = {best:g}"):
+        warn_if_at_grid_edge(best, [4.0, 2.0, 1.0])
+
+
+def test_an_interior_choice_or_a_single_candidate_is_not_flagged():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_at_grid_edge(2.0, [1.0, 2.0, 4.0])
+        warn_if_at_grid_edge(2.0, [2.0])
