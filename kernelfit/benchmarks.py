@@ -20,13 +20,13 @@ Where both run at the same n, ``mixed_over_float64`` is mixed's time over float6
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
+
+from .memory_usage import AnonymousPeak, peak_rss
 
 __all__ = ["gemm_rate", "solve_benchmark"]
 
@@ -62,50 +62,6 @@ def _data(n: int, source: str):
     return rng.random((n, 784)) * 0.3, rng.integers(0, 10, n)
 
 
-def _peak_rss() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-
-
-def _anon_rss() -> int | None:
-    """Resident anonymous memory (heap, not mapped files) of this process, Linux only."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-class _PeakAnonRss:
-    """Samples :func:`_anon_rss` in a thread; ``peak`` is the largest value seen.
-
-    Peak RSS counts the pages of memory-mapped tile files that happen to be
-    resident (the kernel can drop them at any time); the anonymous part is
-    what out-of-core storage actually holds in RAM.
-    """
-
-    def __init__(self, interval=0.25):
-        self.interval, self.peak = interval, _anon_rss()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._done.wait(self.interval):
-            value = _anon_rss()
-            if value is not None and (self.peak is None or value > self.peak):
-                self.peak = value
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._done.set()
-        self._thread.join()
-
-
 def _child_kernelfit(n, dtype, source) -> dict:
     from .estimators import KernelClassifier
     from .gram_builder import symmetric_matvec
@@ -113,7 +69,7 @@ def _child_kernelfit(n, dtype, source) -> dict:
     X, y = _data(n, source)
     X = X.astype(np.float64 if dtype == "float64" else np.float32)
     t0 = time.perf_counter()
-    with _PeakAnonRss() as anon:
+    with AnonymousPeak() as anon:
         clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype).fit(X, y)
     total = time.perf_counter() - t0
     Y = np.eye(len(clf.classes_))[np.searchsorted(clf.classes_, y)]
@@ -125,7 +81,7 @@ def _child_kernelfit(n, dtype, source) -> dict:
     t = clf.timings_
     return {"seconds": total, "timings": t, "relative_residual": resid,
             "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
-            "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": _peak_rss(),
+            "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": peak_rss(),
             "peak_anon_rss": anon.peak, "resumed_panels": clf.resumed_panels_,
             "solver": clf.solver_, "storage": clf.storage_,
             "refinement": None if dtype != "mixed" else {
@@ -142,7 +98,7 @@ def _child_sklearn(n, dtype, source) -> dict:
     model = KernelRidge(kernel="rbf", gamma=1 / (2 * BANDWIDTH**2), alpha=SKLEARN_ALPHA)
     model.fit(X, Y)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "peak_rss": _peak_rss()}
+    return {"seconds": seconds, "peak_rss": peak_rss()}
 
 
 def _run_child(kind, n, dtype, source, timeout) -> dict:

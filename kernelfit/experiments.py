@@ -21,6 +21,7 @@ from .backend import to_numpy
 from .gram_builder import kernel_matvec, symmetric_matvec
 from .kernels import make_kernel
 from .memory import parse_budget
+from .memory_usage import AnonymousPeak, peak_rss
 from .progress import phase
 
 __all__ = [
@@ -76,7 +77,12 @@ class ExperimentConfig:
 
 @dataclass
 class ExperimentResult:
-    """Figures, timings and provenance of one run; ``to_dict()`` is the JSON output."""
+    """Figures, timings and provenance of one run; ``to_dict()`` is the JSON output.
+
+    ``peak_rss_bytes`` counts resident pages of memory-mapped files (a float64
+    ``K`` kept on disk, out-of-core tiles) as well; ``peak_anonymous_bytes`` is
+    the sampled peak of the process's own memory (see :mod:`kernelfit.memory_usage`).
+    """
 
     config: dict
     dataset: dict
@@ -95,16 +101,11 @@ class ExperimentResult:
     versions: dict
     machine: dict
     started: str
+    peak_anonymous_bytes: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""
         return asdict(self)
-
-
-def _peak_rss() -> int:
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def environment() -> tuple[dict, dict]:
@@ -227,7 +228,7 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
         test_error=float(np.mean(solution.predict(solution.test_scores) != yte)),
         rkhs_norm=solution.rkhs_norm, relative_residual=solution.relative_residual,
         solver=solution.solver, storage="packed",
-        timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=_peak_rss(),
+        timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
         versions=versions, machine=machine, started=started,
     )
 
@@ -357,6 +358,13 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         A bad ``dtype`` or ``reg``, ``reg="auto"`` without a streamed feature map, or a
         kernel or Dask setting the streamed path does not support (before loading data).
     """
+    with AnonymousPeak() as anonymous:
+        result = _run_experiment(config, progress)
+    result.peak_anonymous_bytes = anonymous.peak
+    return result
+
+
+def _run_experiment(config, progress):
     from .estimators import KernelClassifier
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -431,6 +439,6 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         test_error=float(np.mean(test_pred != yte)), rkhs_norm=norm,
         relative_residual=resid, solver=clf.solver_,
         storage="dask tiles" if config.dask else getattr(clf, "storage_", "packed"),
-        timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=_peak_rss(),
+        timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
         versions=versions, machine=machine, started=started,
     )

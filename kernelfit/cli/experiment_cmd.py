@@ -133,9 +133,19 @@ def render(result) -> str:
         ("solver / storage", f"{result.solver} / {result.storage} ({result.config['dtype']})"),
         *((f"time: {k}", f"{v:.1f} s") for k, v in t.items()),
         ("time: total", f"{sum(t.values()):.1f} s"),
-        ("peak memory", format_bytes(result.peak_rss_bytes)),
+        ("peak memory", _memory_text(result)),
     ]
     return format_table(rows)
+
+
+def _memory_text(result) -> str:
+    """Peak RSS, and the anonymous peak when mapped files make up part of the RSS."""
+    text = f"{format_bytes(result.peak_rss_bytes)} RSS"
+    anonymous = result.peak_anonymous_bytes
+    if anonymous is not None:
+        text += (f"; anonymous {format_bytes(anonymous)} (the rest: pages of mapped files "
+                 "such as a kept K or tiles on disk, which the OS can drop)")
+    return text
 
 
 def _reg_text(config) -> str:

@@ -42,6 +42,8 @@ def test_mnist_subset_end_to_end_json_matches_schema(tmp_path):
     assert record["relative_residual"] < 1e-8
     assert record["dataset"]["verified"] is True
     assert record["n_train"] == 1500 and record["n_features"] == 784
+    assert 0 < record["peak_anonymous_bytes"] <= record["peak_rss_bytes"]
+    assert "RSS; anonymous" in proc.stdout
 
 
 @needs_mnist

@@ -1,0 +1,73 @@
+"""How much memory this process holds: peak RSS, and the peak of its anonymous part.
+
+Peak RSS (``getrusage``) also counts resident pages of memory-mapped files, such
+as out-of-core tiles or a float64 copy of ``K`` kept on disk; the kernel can drop
+those pages at any time, so they are cache rather than memory the run needs. The
+anonymous part (heap, NumPy arrays) is what the run holds in RAM. Linux reports
+its current value only (``RssAnon`` in ``/proc/self/status``), so
+:class:`AnonymousPeak` samples it in a thread.
+"""
+
+from __future__ import annotations
+
+import resource
+import threading
+
+__all__ = ["AnonymousPeak", "anonymous_rss", "peak_rss"]
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process so far, in bytes (mapped files included)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def anonymous_rss() -> int | None:
+    """Resident anonymous memory of this process now, in bytes; None where Linux's
+    ``/proc/self/status`` is not available."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class AnonymousPeak:
+    """Context manager sampling :func:`anonymous_rss`; ``peak`` is the largest value seen.
+
+    Parameters
+    ----------
+    interval : float, default 0.25
+        Seconds between samples (a peak shorter than this can be missed).
+
+    Attributes
+    ----------
+    peak : int or None
+        Bytes; None where the value cannot be read.
+    """
+
+    def __init__(self, interval: float = 0.25):
+        self.interval, self.peak = interval, anonymous_rss()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="kernelfit-memory-sampler")
+
+    def _sample(self) -> None:
+        value = anonymous_rss()
+        if value is not None and (self.peak is None or value > self.peak):
+            self.peak = value
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        self._sample()
