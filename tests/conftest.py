@@ -66,3 +66,19 @@ def tol(dtype) -> dict:
 
     return {"rtol": 2e-5, "atol": 2e-5} if np.dtype(dtype) == np.float32 else {
         "rtol": 1e-10, "atol": 1e-11}
+
+
+
+@pytest.fixture(scope="session")
+def load_bench():
+    """``load_bench(name)`` imports the program ``bench/<name>.py`` as a module
+    (bench/ is not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,8 +1,6 @@
 """The held-out bandwidth benchmark (bench/bench_bandwidth.py) on tiny splits of the real data."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,15 +9,10 @@ from sklearn.metrics.pairwise import rbf_kernel
 
 from kernelfit.datasets import as_float, load_mnist
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_bandwidth.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_bandwidth", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_bench):
+    return load_bench("bench_bandwidth")
 
 
 def test_split_is_disjoint_and_seeded(bench):

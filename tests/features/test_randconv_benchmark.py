@@ -1,20 +1,13 @@
 """The random-conv throughput benchmark (bench/bench_randconv.py), run in-process on tiny sizes."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_randconv.py"
-
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_randconv", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(load_bench):
+    return load_bench("bench_randconv")
 
 
 def test_rows_rates_and_gram_check_in_float64(bench, tmp_path, capsys):
