@@ -94,10 +94,14 @@ def test_results_table_shows_the_chosen_reg():
         timings={"solve": 1.0}, dataset={"name": "CIFAR-10"}, n_train=10, n_test=5,
         n_features=8, bandwidth=None, train_error=0.0, test_error=0.5, rkhs_norm=1.0,
         relative_residual=1e-12, solver="cholesky", storage="packed", peak_rss_bytes=1,
+        peak_anonymous_bytes=None,
         config={"kernel": "linear", "reg": "auto", "reg_chosen": 0.01, "dtype": "float64"})
     assert "linear, bandwidth None, reg auto -> 0.01" in render(result)
     result.config.update(reg=0.5, reg_chosen=None)
     assert "reg 0.5" in render(result)
+    assert "anonymous" not in render(result)  # not measured: not claimed
+    result.peak_anonymous_bytes = 2**30
+    assert "anonymous 1.07 GB" in render(result)
 
 
 def test_missing_data_lists_what_to_put_where(tmp_path, capsys, monkeypatch):

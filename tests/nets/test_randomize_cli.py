@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kernelfit.cli import randomize
+from kernelfit.experiments import DEFAULT_BANDWIDTH
 
 MNIST = Path(os.environ.get("KERNELFIT_DATA", "/nonexistent")) / "mnist"
 needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST files not available")
@@ -65,7 +66,7 @@ def test_kernel_sweep_on_mnist(tmp_path, capsys):
     assert "RKHS norm" in capsys.readouterr().out
     record = json.loads((tmp_path / "kernel-noise-mnist-gaussian.json").read_text())
     assert [run["train_error"] for run in record["runs"]] == [0.0, 0.0]
-    assert record["kernel"]["bandwidth"] == 5.0
+    assert record["kernel"]["bandwidth"] == DEFAULT_BANDWIDTH["mnist"]
     assert (tmp_path / "kernel-noise-mnist-gaussian.png").stat().st_size > 10_000
 
 
