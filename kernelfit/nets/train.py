@@ -21,6 +21,7 @@ import math
 import time
 import zlib
 from collections import deque
+from copy import deepcopy
 
 import numpy as np
 import torch
@@ -221,11 +222,52 @@ class _Run:
     def evaluate(self, epoch: int) -> None:
         """Append the train and test accuracy of the current network after ``epoch``."""
         size = (self.config.crop_size, self.config.eval_batch_size)
+        model = self.model
+        if self.config.recompute_bn_stats:
+            model = recompute_batchnorm_statistics(self.model, self.images, *size)
         self.result.eval_epochs.append(epoch + 1)
         self.result.epoch_train_accuracy.append(
-            evaluate_accuracy(self.model, self.images, self.labels, *size))
+            evaluate_accuracy(model, self.images, self.labels, *size))
         if self.test is not None:
-            self.result.epoch_test_accuracy.append(evaluate_accuracy(self.model, *self.test, *size))
+            self.result.epoch_test_accuracy.append(evaluate_accuracy(model, *self.test, *size))
+
+
+def recompute_batchnorm_statistics(model: nn.Module, images: torch.Tensor, crop_size: int,
+                                   batch_size: int = 1000) -> nn.Module:
+    """A copy of ``model`` whose BatchNorm layers hold the statistics of ``images``.
+
+    The copy's running means and variances are reset and accumulated as a
+    cumulative average over one pass of central crops (standardized per image,
+    as for evaluation), with every other layer in evaluation mode. ``model``
+    itself is not changed; without BatchNorm layers it is returned as is.
+
+    Parameters
+    ----------
+    model : nn.Module
+    images : torch.Tensor of shape (n, C, H, W)
+        Training images, as held for training.
+    crop_size : int
+    batch_size : int, default 1000
+
+    Returns
+    -------
+    nn.Module
+        In evaluation mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return model
+    copy = deepcopy(model)
+    copy.eval()
+    for layer in copy.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            layer.reset_running_stats()
+            layer.momentum = None  # a cumulative average over the whole pass
+            layer.train()
+    with torch.no_grad():
+        for start in range(0, images.shape[0], batch_size):
+            copy(standardize_per_image(crop_batch(images[start : start + batch_size], crop_size)))
+    return copy.eval()
 
 
 def train_model(X_train, y_train, X_test=None, y_test=None, config: TrainConfig | None = None,

@@ -51,6 +51,15 @@ class TrainConfig:
         Evaluate train and test accuracy every this many epochs (and always
         after the last one); evaluation costs about a third of an epoch.
     eval_batch_size : int, default 1000
+    recompute_bn_stats : bool, default True
+        Before each evaluation, recompute the BatchNorm statistics of a copy of
+        the network with one pass over the training images (central crops,
+        a cumulative average), so that the evaluated network is the one that
+        fitted the minibatches. The running averages of a short run lag far
+        behind: a small Inception that fitted 256 CIFAR-10 images within 37 to
+        92 steps read 34 to 97% on them with its running averages, and 99 to
+        100% with recomputed statistics. Networks without BatchNorm are
+        evaluated as they are.
     """
 
     model: str = "mlp1x512"
@@ -72,6 +81,7 @@ class TrainConfig:
     stop_at_target: bool = False
     eval_every: int = 1
     eval_batch_size: int = 1000
+    recompute_bn_stats: bool = True
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting out of range."""

@@ -147,3 +147,47 @@ def test_trains_on_cuda():
     X, y = _noise_images(64)
     result = train_model(X, y, config=TrainConfig(epochs=1, device="cuda"))
     assert result.device.startswith("cuda")
+
+
+def test_recomputed_batchnorm_statistics_are_those_of_the_training_images():
+    from torch import nn
+
+    from kernelfit.nets.train import recompute_batchnorm_statistics
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, 3)
+    model = nn.Sequential(conv, nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 26 * 26, 10))
+    images = torch.rand(40, 3, 30, 30) * 255
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    copy = recompute_batchnorm_statistics(model, images, crop_size=28, batch_size=40)
+    with torch.no_grad():
+        z = conv(standardize_per_image(crop_batch(images, 28)))  # what the layer normalizes
+    norm = copy[1]
+    torch.testing.assert_close(norm.running_mean, z.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(norm.running_var, z.var(dim=(0, 2, 3), unbiased=True))
+    assert not copy.training and copy is not model
+    for key, value in model.state_dict().items():  # the trained network is untouched
+        assert torch.equal(value, before[key]), key
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 10))
+    assert recompute_batchnorm_statistics(mlp, images, crop_size=28) is mlp
+
+
+def test_evaluation_of_a_batchnorm_network_uses_recomputed_statistics():
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 64)
+    runs = {flag: train_model(X, y, X[:32], y[:32], TrainConfig(
+        model="inception", epochs=1, batch_size=32, device="cpu", recompute_bn_stats=flag))
+        for flag in (True, False)}
+    # Same training (the flag only changes evaluation), so the same losses ...
+    assert runs[True].step_loss == runs[False].step_loss
+    # ... and the evaluation reproduces from the recomputed statistics.
+    from kernelfit.nets.preprocessing import images_to_tensor
+    from kernelfit.nets.train import evaluate_accuracy, recompute_batchnorm_statistics
+
+    images, labels = images_to_tensor(X, "cpu"), torch.as_tensor(y)
+    model = runs[True].model
+    expected = evaluate_accuracy(recompute_batchnorm_statistics(model, images, 28), images,
+                                 labels, 28)
+    assert runs[True].epoch_train_accuracy[-1] == expected
