@@ -56,12 +56,12 @@ def reference_sqdist(X, Z, same):
     return D
 
 
-def reference_gaussian(kernel, xp, X, Z, same):
+def reference_gaussian(kernel, xp, X, Z, same, out=None):
     """The gaussian block as ``kernels._BLOCK_FUNCTIONS`` expects it."""
     return np.exp(reference_sqdist(X, Z, same) * (-0.5 / kernel.bandwidth**2))
 
 
-def reference_laplacian(kernel, xp, X, Z, same):
+def reference_laplacian(kernel, xp, X, Z, same, out=None):
     """The laplacian block: ``|x - z|`` summed one feature slab at a time."""
     X64, Z64 = as64(X), as64(Z)
     D = np.zeros((X.shape[0], Z.shape[0]))

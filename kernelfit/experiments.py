@@ -282,7 +282,26 @@ def warn_if_at_grid_edge(best: float, candidates) -> None:
     warnings.warn(
         f"the held-out bandwidth search chose its {side} candidate, sigma = {best:.4g}; "
         f"a {'smaller' if side == 'smallest' else 'larger'} sigma may validate better "
-        "(pass --bandwidth / bandwidth= to try one)", BandwidthGridEdgeWarning, stacklevel=3)
+        "(pass --bandwidth / bandwidth= to try one)", BandwidthGridEdgeWarning, stacklevel=4)
+
+
+def check_bandwidth_candidates(candidates) -> list[float]:
+    """The candidates as floats; refuses an empty grid and non-positive or non-finite values."""
+    values = [float(c) for c in candidates]
+    if not values:
+        raise ValueError("the bandwidth search needs at least one candidate; found none")
+    bad = [v for v in values if not (np.isfinite(v) and v > 0)]
+    if bad:
+        raise ValueError(f"bandwidth candidates must be positive and finite; found {bad}")
+    return values
+
+
+def pick_bandwidth(errors: dict) -> float:
+    """The candidate with the lowest held-out error (ties go to the larger bandwidth);
+    warns (:class:`BandwidthGridEdgeWarning`) when it is an end of the grid."""
+    best = min(errors, key=lambda b: (errors[b], -b))
+    warn_if_at_grid_edge(best, errors)
+    return best
 
 
 def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0,
@@ -311,6 +330,11 @@ def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, 
     errors : dict of float to float
         Validation error of each candidate.
 
+    Raises
+    ------
+    ValueError
+        For no candidates, or a candidate that is not positive and finite.
+
     Warns
     -----
     BandwidthGridEdgeWarning
@@ -318,6 +342,7 @@ def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, 
     """
     from .estimators import KernelClassifier
 
+    candidates = check_bandwidth_candidates(candidates)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     n_val = min(n_val, len(y) // 5)
@@ -329,9 +354,7 @@ def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, 
                                                                                   y[fit])
             errors[float(bw)] = float(np.mean(clf.predict(X[val]) != y[val]))
             bar.advance()
-    best = min(errors, key=lambda b: (errors[b], -b))
-    warn_if_at_grid_edge(best, candidates)
-    return best, errors
+    return pick_bandwidth(errors), errors
 
 
 def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:

@@ -80,8 +80,6 @@ class Kernel:
         if out is not None and tuple(out.shape) != (X.shape[0], Z.shape[0]):
             raise ValueError(f"out must have shape {(X.shape[0], Z.shape[0])}; "
                              f"found {tuple(out.shape)}")
-        if self.name == "gaussian" and all(isinstance(a, np.ndarray) for a in (X, Z, out)):
-            return _gaussian_numpy(X, Z, same, 0.5 / self.bandwidth**2, out=out)
         if self.name == "callable":
             block = xp.asarray(self.function(X, Z))
             if tuple(block.shape) != (X.shape[0], Z.shape[0]):
@@ -90,10 +88,11 @@ class Kernel:
                     f"expected {(X.shape[0], Z.shape[0])}"
                 )
         else:
-            block = _BLOCK_FUNCTIONS[self.name](self, xp, X, Z, same)
+            block = _BLOCK_FUNCTIONS[self.name](self, xp, X, Z, same, out=out)
         if out is None:
             return xp.astype(block, X.dtype) if block.dtype != X.dtype else block
-        out[...] = block
+        if block is not out:  # the block function could not write into out itself
+            out[...] = block
         return out
 
 
@@ -123,14 +122,19 @@ def _sqdist(xp, X, Z, same: bool):
     return D
 
 
-def _gaussian(kernel, xp, X, Z, same):
+# Block functions take ``out`` (may be None) and either fill and return it or
+# return a new block, which Kernel.__call__ then copies into ``out``.
+
+
+def _gaussian(kernel, xp, X, Z, same, out=None):
     gamma = 0.5 / kernel.bandwidth**2
-    if isinstance(X, np.ndarray) and isinstance(Z, np.ndarray):
-        return _gaussian_numpy(X, Z, same, gamma)
+    if all(isinstance(a, np.ndarray) for a in (X, Z)) and (out is None
+                                                           or isinstance(out, np.ndarray)):
+        return _gaussian_numpy(X, Z, same, gamma, out=out)
     return xp.exp(_sqdist(xp, X, Z, same) * -gamma)
 
 
-def _laplacian(kernel, xp, X, Z, same):
+def _laplacian(kernel, xp, X, Z, same, out=None):
     if isinstance(X, np.ndarray) and isinstance(Z, np.ndarray):
         return _laplacian_numpy(X, Z, 1.0 / kernel.bandwidth)
     X64, Z64 = _as64(xp, X), _as64(xp, Z)
@@ -142,11 +146,11 @@ def _laplacian(kernel, xp, X, Z, same):
     return xp.exp(D * (-1.0 / kernel.bandwidth))
 
 
-def _linear(kernel, xp, X, Z, same):
+def _linear(kernel, xp, X, Z, same, out=None):
     return _inner64(xp, X, Z, same)[2]
 
 
-def _polynomial(kernel, xp, X, Z, same):
+def _polynomial(kernel, xp, X, Z, same, out=None):
     gamma = kernel.gamma if kernel.gamma is not None else 1.0 / X.shape[1]
     return (gamma * _inner64(xp, X, Z, same)[2] + kernel.coef0) ** kernel.degree
 

@@ -49,6 +49,8 @@ class AnonymousPeak:
     """
 
     def __init__(self, interval: float = 0.25):
+        if not interval > 0:
+            raise ValueError(f"interval must be a positive number of seconds; found {interval!r}")
         self.interval, self.peak = interval, anonymous_rss()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,

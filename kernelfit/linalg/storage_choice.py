@@ -180,14 +180,15 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
         return OpenedStorage(PackedStorage(n, tile, np.float64, backend, budget),
                              budget_left=budget - need64)
     working = 2 * n * tile * 8
-    if keep == "auto":
-        parent = os.fspath(scratch_dir) if scratch_dir is not None else tempfile.gettempdir()
-        room_on_disk = os.path.isdir(parent) and shutil.disk_usage(parent).free > 1.1 * need64
-        if backend.name != "numpy" or need32 + working > budget or not room_on_disk:
+    if backend.name != "numpy":
+        if keep == "auto":
             return None
-    elif backend.name != "numpy":
         raise ValueError(f"a kernel kept on disk needs the CPU; found device {backend.name!r}")
+    if keep == "auto" and need32 + working > budget:
+        return None
     parent = _scratch_parent(scratch_dir, "the float64 copy of K")
+    if keep == "auto" and shutil.disk_usage(parent).free <= 1.1 * need64:
+        return None
     directory = tempfile.mkdtemp(prefix="kernelfit-kernel-", dir=parent)
     try:
         st = OutOfCoreStorage(n, directory, tile, np.float64, memory_budget=max(

@@ -253,7 +253,23 @@ def recompute_batchnorm_statistics(model: nn.Module, images: torch.Tensor, crop_
     -------
     nn.Module
         In evaluation mode.
+
+    Raises
+    ------
+    ValueError
+        For a batch size below 1, or images that are not 4-D or smaller than the crop.
+
+    Notes
+    -----
+    Called before every evaluation (``TrainConfig.recompute_bn_stats``), it adds
+    one forward pass over the training images to each evaluation of a network
+    with BatchNorm.
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; found {batch_size!r}")
+    if images.ndim != 4 or min(images.shape[2:]) < crop_size:
+        raise ValueError(f"images must have shape (n, C, H, W) with H, W >= crop_size = "
+                         f"{crop_size}; found {tuple(images.shape)}")
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return model

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments import AUTO_BANDWIDTH_FACTORS, warn_if_at_grid_edge
+from ..experiments import AUTO_BANDWIDTH_FACTORS, check_bandwidth_candidates, pick_bandwidth
 from ..features import gaussian_gram_from_linear, median_bandwidth_from_gram
 from ..progress import phase
 from .held_out import check_held_out_budget, held_out_error, held_out_split
@@ -87,6 +87,7 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
     MemoryBudgetError
         If the validation problem does not fit in ``memory_budget``.
     """
+    candidates = check_bandwidth_candidates(candidates)
     split = held_out_split(y, seed=seed, n_fit=n_fit, n_val=n_val,
                            what="the bandwidth search")
     check_held_out_budget(split, np.dtype(view.dtype).itemsize, memory_budget,
@@ -104,6 +105,4 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
                                       out=K_val)
             errors[float(bw)] = held_out_error(K, K_val, split, reg)
             bar.advance()
-    best = min(errors, key=lambda b: (errors[b], -b))
-    warn_if_at_grid_edge(best, candidates)
-    return best, errors
+    return pick_bandwidth(errors), errors

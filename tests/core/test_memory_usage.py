@@ -1,6 +1,7 @@
 """Memory measurement: the sampled anonymous peak against the kernel's own counters."""
 
 import numpy as np
+import pytest
 
 from kernelfit.memory_usage import AnonymousPeak, anonymous_rss, peak_rss
 
@@ -37,3 +38,9 @@ def test_mapped_file_pages_count_in_rss_but_not_in_the_anonymous_figure(tmp_path
     assert status_kib("RssFile") - before_file > (size >> 10) // 2
     assert anonymous_rss() - before_anon < size // 4
     del mapped
+
+
+@pytest.mark.parametrize("interval", [0, -1.0])
+def test_a_sampling_interval_must_be_positive(interval):
+    with pytest.raises(ValueError, match=f"positive number of seconds; found {interval}"):
+        AnonymousPeak(interval=interval)

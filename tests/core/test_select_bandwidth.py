@@ -71,3 +71,14 @@ def test_an_interior_choice_or_a_single_candidate_is_not_flagged():
         warnings.simplefilter("error")
         warn_if_at_grid_edge(2.0, [1.0, 2.0, 4.0])
         warn_if_at_grid_edge(2.0, [2.0])
+
+
+@pytest.mark.parametrize(("candidates", "message"), [
+    ([], "at least one candidate; found none"),
+    ([1.0, 0.0], r"positive and finite; found \[0.0\]"),
+    ([np.nan, 2.0], r"positive and finite; found \[nan\]"),
+])
+def test_bad_candidates_are_refused_before_any_fit(candidates, message):
+    X, y = blobs(n=60)
+    with pytest.raises(ValueError, match=message):
+        select_bandwidth(X, y, "gaussian", candidates)

@@ -171,6 +171,10 @@ def test_recomputed_batchnorm_statistics_are_those_of_the_training_images():
         assert torch.equal(value, before[key]), key
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 10))
     assert recompute_batchnorm_statistics(mlp, images, crop_size=28) is mlp
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; found 0"):
+        recompute_batchnorm_statistics(model, images, crop_size=28, batch_size=0)
+    with pytest.raises(ValueError, match=r"H, W >= crop_size = 32; found \(40, 3, 30, 30\)"):
+        recompute_batchnorm_statistics(model, images, crop_size=32)
 
 
 def test_evaluation_of_a_batchnorm_network_uses_recomputed_statistics():
