@@ -19,6 +19,8 @@ elementwise pass per sign, and the region sums as a small GEMM.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from .patches import extract_patches, normalize_patches, patch_grid
@@ -26,20 +28,47 @@ from .patches import extract_patches, normalize_patches, patch_grid
 __all__ = ["EncoderWorkspace", "PatchEncoder", "pooling_matrix"]
 
 
-def pooling_matrix(rows: int, cols: int, grid: int = 2) -> np.ndarray:
-    """0/1 matrix of shape (grid**2, rows*cols) summing patch positions per region.
+def pooling_matrix(rows: int, cols: int, grid: int = 2, window=None) -> np.ndarray:
+    """0/1 matrix of shape (regions, rows*cols) summing patch positions per region.
 
-    Region ``(a, b)`` (row-major index ``a * grid + b``) covers position rows
-    ``[ceil(a rows / grid), ceil((a+1) rows / grid))``, and likewise for columns;
-    for 27 x 27 positions and ``grid=2`` the quadrants are 14 and 13 wide.
+    Parameters
+    ----------
+    rows, cols : int
+        Patch positions per column and per row of the response map.
+    grid : int, default 2
+        Without ``window``: ``grid x grid`` regions that split the map. Region ``(a, b)``
+        (row-major index ``a * grid + b``) covers position rows
+        ``[ceil(a rows / grid), ceil((a+1) rows / grid))``, and likewise for columns; for
+        27 x 27 positions and ``grid=2`` the quadrants are 14 and 13 wide.
+    window : tuple of int, optional
+        ``(size, stride)``: square windows of ``size`` positions whose corners step by
+        ``stride`` in both directions, overlapping when ``stride < size`` (27 positions
+        with ``(15, 6)`` give 3 x 3 windows; ``(14, 13)`` gives 2 x 2 windows that share
+        the middle row and column). Positions past the last window are not pooled.
+
+    Raises
+    ------
+    ValueError
+        If ``window`` is larger than the map or has a stride below 1.
     """
-    row_edges = [-(-a * rows // grid) for a in range(grid + 1)]
-    col_edges = [-(-b * cols // grid) for b in range(grid + 1)]
-    pool = np.zeros((grid, grid, rows, cols))
-    for a in range(grid):
-        for b in range(grid):
-            pool[a, b, row_edges[a] : row_edges[a + 1], col_edges[b] : col_edges[b + 1]] = 1.0
-    return pool.reshape(grid * grid, rows * cols)
+    if window is None:
+        row_edges = [-(-a * rows // grid) for a in range(grid + 1)]
+        col_edges = [-(-b * cols // grid) for b in range(grid + 1)]
+        row_spans = list(pairwise(row_edges))
+        col_spans = list(pairwise(col_edges))
+    else:
+        size, stride = (int(v) for v in window)
+        if stride < 1 or size < 1 or size > min(rows, cols):
+            raise ValueError(f"pooling window (size, stride) must have 1 <= size <= "
+                             f"{min(rows, cols)} (the response map is {rows} x {cols}) and "
+                             f"stride >= 1; found {window}")
+        row_spans = [(a, a + size) for a in range(0, rows - size + 1, stride)]
+        col_spans = [(b, b + size) for b in range(0, cols - size + 1, stride)]
+    pool = np.zeros((len(row_spans), len(col_spans), rows, cols))
+    for a, (r0, r1) in enumerate(row_spans):
+        for b, (c0, c1) in enumerate(col_spans):
+            pool[a, b, r0:r1, c0:c1] = 1.0
+    return pool.reshape(len(row_spans) * len(col_spans), rows * cols)
 
 
 class EncoderWorkspace:
@@ -84,25 +113,27 @@ class PatchEncoder:
     contrast_epsilon : float
         See :func:`kernelfit.features.patches.normalize_patches`.
     pooling_grid : int
-        Pooling regions per side.
+        Pooling regions per side (when ``pooling_window`` is None).
     dtype : dtype
         Compute dtype (float32 or float64).
     filter_block : int, default 256
         Filters per GEMM, so that one block of responses stays in cache.
     feature_mean, feature_scale : ndarray of shape (k, 2, regions), optional
         When given, features are standardized: ``(f - feature_mean) / feature_scale``.
+    pooling_window : tuple of int, optional
+        ``(size, stride)`` of overlapping pooling windows (see :func:`pooling_matrix`).
     """
 
     def __init__(self, xp, effective_filters, offsets, alpha, image_shape, patch_size, stride,
                  contrast_epsilon, pooling_grid, dtype, filter_block=256, *,
-                 feature_mean=None, feature_scale=None):
+                 feature_mean=None, feature_scale=None, pooling_window=None):
         self.xp = xp
         self.dtype = np.dtype(dtype)
         self.patch_size, self.stride = int(patch_size), int(stride)
         self.image_shape = tuple(image_shape)
         self.contrast_epsilon = float(contrast_epsilon)
         self.rows, self.cols = patch_grid(*self.image_shape[:2], self.patch_size, self.stride)
-        pool = pooling_matrix(self.rows, self.cols, pooling_grid)
+        pool = pooling_matrix(self.rows, self.cols, pooling_grid, pooling_window)
         self.pool = xp.asarray(pool.astype(self.dtype))
         counts = pool.sum(axis=1)[:, None]  # (regions, 1)
         offsets = np.asarray(offsets, dtype=np.float64)

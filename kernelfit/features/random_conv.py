@@ -26,7 +26,7 @@ from ..backend import resolve_device
 from ..memory import MemoryBudgetError, check_budget, parse_budget
 from ..progress import phase
 from ..validation import check_nonnegative, check_positive
-from .conv_encoding import PatchEncoder
+from .conv_encoding import PatchEncoder, pooling_matrix
 from .conv_features import default_n_jobs, encode_images, workspace_bytes
 from .conv_gram import accumulate_feature_grams
 from .feature_statistics import STANDARDIZE_EPSILON, feature_moments
@@ -35,7 +35,17 @@ from .parameters import check_count, check_float_dtype
 from .patches import patch_grid
 from .random_filters import FILTER_KINDS, whitened_random_filters
 
-__all__ = ["RandomConvFeatures"]
+__all__ = ["POOLINGS", "RandomConvFeatures"]
+
+#: Named pooling layouts over the response map: ``"grid"`` splits it into
+#: ``pooling_grid x pooling_grid`` regions (quadrants by default); the others are
+#: overlapping ``(size, stride)`` windows of :func:`~.conv_encoding.pooling_matrix`. For
+#: 6 x 6 patches of 32 x 32 images (27 x 27 positions), ``"overlap2"`` gives 2 x 2
+#: windows of 14 (stride 13) and ``"overlap3"`` 3 x 3 windows of 15 (stride 6), 18
+#: features per filter. Regions are summed; an average differs from the sum by a
+#: constant factor per layout, which standardization and a bandwidth relative to the
+#: median distance both remove.
+POOLINGS = {"grid": None, "overlap2": (14, 13), "overlap3": (15, 6)}
 
 
 class RandomConvFeatures(TransformerMixin, BaseEstimator):
@@ -55,7 +65,10 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
     alpha : float, default 0.25
         Soft threshold.
     pooling_grid : int, default 2
-        Sum pooling over ``pooling_grid x pooling_grid`` regions (2: quadrants).
+        Sum pooling over ``pooling_grid x pooling_grid`` regions (2: quadrants), when
+        ``pooling="grid"``.
+    pooling : {"grid", "overlap2", "overlap3"}, default "grid"
+        Layout of the pooling regions (see :data:`POOLINGS`).
     contrast_epsilon : float, default 10.0
         Added to each patch's variance before dividing (for pixels in 0..255; use about
         ``10 / 255**2`` for images scaled to [0, 1]).
@@ -101,12 +114,15 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         Standardization statistics (only when ``standardize``).
     image_shape_ : tuple of int
         ``(height, width, channels)`` seen in :meth:`fit`.
+    n_regions_ : int
+        Pooling regions per sign and filter.
     n_features_out_ : int
-        ``2 * pooling_grid**2 * n_filters``; columns ordered (filter, sign, region).
+        ``2 * n_regions_ * n_filters``; columns ordered (filter, sign, region).
     """
 
     def __init__(self, n_filters=1600, patch_size=6, stride=1, filter_kind="patches",
-                 alpha=0.25, pooling_grid=2, contrast_epsilon=10.0, whitening_epsilon=0.1,
+                 alpha=0.25, pooling_grid=2, pooling="grid", contrast_epsilon=10.0,
+                 whitening_epsilon=0.1,
                  n_whitening_patches=100_000, standardize=True, n_standardize_images=2000,
                  dtype="float32", batch_size=None, n_jobs=None, device="auto",
                  memory_budget=None, image_shape=None, random_state=0, progress=None):
@@ -116,6 +132,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         self.filter_kind = filter_kind
         self.alpha = alpha
         self.pooling_grid = pooling_grid
+        self.pooling = pooling
         self.contrast_epsilon = contrast_epsilon
         self.whitening_epsilon = whitening_epsilon
         self.n_whitening_patches = n_whitening_patches
@@ -139,6 +156,9 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         if self.filter_kind not in FILTER_KINDS:
             raise ValueError(f"filter_kind must be one of {FILTER_KINDS}; found "
                              f"{self.filter_kind!r}")
+        if not isinstance(self.pooling, str) or self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {sorted(POOLINGS)}; found "
+                             f"{self.pooling!r}")
         check_nonnegative(self.alpha, "alpha")
         check_positive(self.contrast_epsilon, "contrast_epsilon")
         check_nonnegative(self.whitening_epsilon, "whitening_epsilon")
@@ -162,7 +182,9 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         images = as_image_batch(X, self.image_shape, dtype=None)
         height, width, channels = images.shape[1:]
         patch_size, stride = int(self.patch_size), int(self.stride)
-        patch_grid(height, width, patch_size, stride)
+        rows, cols = patch_grid(height, width, patch_size, stride)
+        n_regions = pooling_matrix(rows, cols, int(self.pooling_grid),
+                                   POOLINGS[self.pooling]).shape[0]
         rng = np.random.default_rng(self.random_state)
         self.whitening_, self.filters_ = whitened_random_filters(
             images, self.filter_kind, int(self.n_filters), patch_size, stride,
@@ -172,7 +194,8 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         self.effective_filters_ = self.whitening_.matrix @ self.filters_.T
         self.offsets_ = -(self.whitening_.mean @ self.effective_filters_)
         self.image_shape_ = (int(height), int(width), int(channels))
-        self.n_features_out_ = 2 * int(self.pooling_grid) ** 2 * int(self.n_filters)
+        self.n_regions_ = int(n_regions)
+        self.n_features_out_ = 2 * self.n_regions_ * int(self.n_filters)
         for name in ("feature_mean_", "feature_scale_"):
             self.__dict__.pop(name, None)
         if self.standardize:
@@ -211,6 +234,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
                 float(self.contrast_epsilon), int(self.pooling_grid), dtype, filter_block,
                 feature_mean=self.feature_mean_[start:stop] if standardized else None,
                 feature_scale=self.feature_scale_[start:stop] if standardized else None,
+                pooling_window=POOLINGS[self.pooling],
             )
 
         return make_encoder

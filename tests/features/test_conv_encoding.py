@@ -56,3 +56,49 @@ def test_pooling_matrix_quadrants_of_27():
     np.testing.assert_array_equal(pool.sum(1), [14 * 14, 14 * 13, 13 * 14, 13 * 13])
     np.testing.assert_array_equal(pool.sum(0), 1)
     assert pool.reshape(4, 27, 27)[0, 13, 13] == 1 and pool.reshape(4, 27, 27)[3, 14, 14] == 1
+
+
+def naive_window_features(images, filters, offsets, alpha, patch, eps, size, step):
+    """Loop over images, windows and positions; returns (n, k, 2, windows)."""
+    n, height, width, _ = images.shape
+    rows, cols = height - patch + 1, width - patch + 1
+    starts_r, starts_c = range(0, rows - size + 1, step), range(0, cols - size + 1, step)
+    out = np.zeros((n, filters.shape[1], 2, len(starts_r) * len(starts_c)))
+    for i in range(n):
+        for w, (r0, c0) in enumerate((r0, c0) for r0 in starts_r for c0 in starts_c):
+            for r in range(r0, r0 + size):
+                for c in range(c0, c0 + size):
+                    p = images[i, r : r + patch, c : c + patch].astype(np.float64).reshape(-1)
+                    z = (p - p.mean()) / np.sqrt(p.var(ddof=1) + eps) @ filters + offsets
+                    out[i, :, 0, w] += np.maximum(z - alpha, 0)
+                    out[i, :, 1, w] += np.maximum(-z - alpha, 0)
+    return out
+
+
+@pytest.mark.parametrize(("size", "step", "windows"), [(5, 3, 9), (6, 5, 4), (11, 1, 2)])
+def test_overlapping_windows_match_naive_loop(rng, size, step, windows):
+    images = rng.integers(0, 256, size=(2, 13, 14, 2)).astype(np.uint8)
+    filters = rng.standard_normal((18, 5))
+    offsets = 0.2 * rng.standard_normal(5)
+    encoder = PatchEncoder(np, filters, offsets, 0.25, (13, 14, 2), 3, 1, 10.0, 2,
+                           np.float64, filter_block=2, pooling_window=(size, step))
+    assert encoder.n_regions == windows
+    out = encoder.encode(images, np.empty((2, 5, 2, windows)))
+    expected = naive_window_features(images, filters, offsets, 0.25, 3, 10.0, size, step)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-10)
+
+
+def test_pooling_windows_of_27_positions():
+    three = pooling_matrix(27, 27, window=(15, 6))
+    np.testing.assert_array_equal(three.sum(1), np.full(9, 15 * 15))
+    np.testing.assert_array_equal(three.sum(0).reshape(27, 27)[[0, 6, 12, 14, 26], 0],
+                                  [1, 2, 3, 3, 1])
+    two = pooling_matrix(27, 27, window=(14, 13))
+    np.testing.assert_array_equal(two.sum(1), np.full(4, 14 * 14))
+    assert two.sum(0).reshape(27, 27)[13, 13] == 4 and two.sum(0).min() == 1
+
+
+@pytest.mark.parametrize("window", [(28, 1), (5, 0), (0, 2)])
+def test_impossible_pooling_windows_are_refused(window):
+    with pytest.raises(ValueError, match=r"size <= 27 \(the response map is 27 x 27\)"):
+        pooling_matrix(27, 27, window=window)

@@ -206,3 +206,23 @@ def test_cupy_gram_matches_numpy(data):
     gpu = clone(cpu).set_params(device="cuda").fit(X)
     a, b = cpu.accumulate_gram(X, Y), gpu.accumulate_gram(X, Y)
     assert relative_error(b.gram, a.gram) < 1e-10
+
+
+@pytest.mark.parametrize(("pooling", "regions"), [("grid", 4), ("overlap2", 4), ("overlap3", 9)])
+def test_pooling_layouts_set_the_feature_count(pooling, regions):
+    images = np.random.default_rng(3).integers(0, 256, size=(4, 32, 32, 3)).astype(np.uint8)
+    features = RandomConvFeatures(n_filters=3, pooling=pooling, n_whitening_patches=500,
+                                  n_standardize_images=4, n_jobs=1, device="cpu").fit(images)
+    assert features.n_regions_ == regions
+    assert features.transform(images[:2]).shape == (2, 3 * 2 * regions)
+
+
+def test_a_pooling_window_larger_than_the_response_map_is_refused(data):
+    with pytest.raises(ValueError, match=r"size <= 8 \(the response map is 8 x 8\)"):
+        small(pooling="overlap3").fit(data[0])
+
+
+def test_unknown_pooling_is_refused(data):
+    with pytest.raises(ValueError, match=r"pooling must be one of \['grid', 'overlap2', "
+                                         r"'overlap3'\]; found 'max'"):
+        RandomConvFeatures(n_filters=2, pooling="max").fit(data[0])
