@@ -25,9 +25,9 @@ import time
 import numpy as np
 
 from kernelfit import KernelClassifier
-from kernelfit.cli.experiment_cmd import write_json_atomically
-from kernelfit.cli.tables import format_table
 from kernelfit.datasets import as_float, load_cifar10, load_mnist
+from kernelfit.results_io import write_json
+from kernelfit.tables import format_table
 
 LOADERS = {"mnist": load_mnist, "cifar10": load_cifar10}
 
@@ -83,13 +83,13 @@ def main(argv=None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.out:  # after every row: an interrupted grid keeps what it finished
-            write_json_atomically(args.out, {
+            write_json({
                 "command": f"python bench/bench_bandwidth.py --dataset {args.dataset} "
                            f"--sigmas SIGMA ... --n-fit {args.n_fit} --n-val {args.n_val} "
                            f"--dtype {args.dtype}",
                 "split": "training set only: fit = first n_fit, validation = last n_val of "
                          f"permutation(seed) of the {len(data.y_train):,} training images",
-                "rows": rows})
+                "rows": rows}, args.out)
     table = [("sigma", "dtype", "n fit / val", "val errors", "val error", "RKHS norm", "time")]
     table += [(f"{r['bandwidth']:g}", r["dtype"], f"{r['n_fit']} / {r['n_val']}",
                str(r["val_errors"]), f"{100 * r['val_error']:.2f}%", f"{r['rkhs_norm']:.1f}",

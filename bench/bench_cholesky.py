@@ -25,9 +25,10 @@ import time
 import numpy as np
 
 from kernelfit.benchmarks import gemm_rate
-from kernelfit.experiments import environment
 from kernelfit.gram_builder import gram
 from kernelfit.linalg import PackedStorage, tiled_cholesky
+from kernelfit.provenance import environment
+from kernelfit.results_io import write_json
 
 SCIPY_SNIPPET = """
 import sys, time, json, numpy as np
@@ -91,8 +92,7 @@ def main(argv=None) -> int:
     versions, machine = environment()
     record = {"command": " ".join(["python", *sys.argv]), "rows": rows, "versions": versions,
               "machine": machine, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
-    with open(args.out, "w") as f:
-        json.dump(record, f, indent=2)
+    write_json(record, args.out)
     print(f"wrote {args.out}")
     return 0
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import shutil
 import sys
@@ -36,11 +35,12 @@ import time
 
 import numpy as np
 
-from kernelfit.experiments import environment
 from kernelfit.gram_builder import gram
 from kernelfit.kernels import make_kernel
 from kernelfit.linalg import PackedStorage, cholesky_solve, default_tile_size, tiled_cholesky
 from kernelfit.memory import format_bytes
+from kernelfit.provenance import environment
+from kernelfit.results_io import write_json
 
 
 def problem(n, d, seed=0):
@@ -170,9 +170,7 @@ def main(argv=None) -> int:
               "load_average": os.getloadavg(), "versions": versions, "machine": machine,
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     out = args.out or f"bench/results/distributed-{args.n}.json"
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(record, f, indent=2)
+    write_json(record, out)
     print(f"wrote {out}")
     return 0
 

@@ -19,7 +19,6 @@ with the reference block patched in and once as shipped. Prints a table and writ
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from unittest import mock
@@ -27,8 +26,9 @@ from unittest import mock
 import numpy as np
 
 from kernelfit import kernels
-from kernelfit.experiments import environment
 from kernelfit.gram_builder import symmetric_matvec
+from kernelfit.provenance import environment
+from kernelfit.results_io import write_json
 
 BANDWIDTH = 5.0
 
@@ -169,8 +169,7 @@ def main(argv=None) -> int:
               "element_threads": kernels._element_threads(), "versions": versions,
               "machine": machine, "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(record, f, indent=2)
+        write_json(record, args.out)
         print(f"wrote {args.out}")
     return 0
 

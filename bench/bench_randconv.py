@@ -31,9 +31,6 @@ import time
 import numpy as np
 
 from kernelfit.benchmarks import gemm_rate
-from kernelfit.cli.experiment_cmd import write_json_atomically
-from kernelfit.cli.tables import format_table
-from kernelfit.experiments import environment
 from kernelfit.features import RandomConvFeatures
 from kernelfit.features.conv_features import default_n_jobs, encode_images
 from kernelfit.features.conv_gram import (
@@ -44,6 +41,9 @@ from kernelfit.features.conv_gram import (
     gram_gflop,
 )
 from kernelfit.memory import parse_budget
+from kernelfit.provenance import environment
+from kernelfit.results_io import write_json
+from kernelfit.tables import format_table
 
 #: Largest relative difference accepted between the streamed and the reference Gram.
 GRAM_TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
@@ -279,7 +279,7 @@ def main(argv=None):
               f"{row['gram']['seconds']:.3f} s, end to end {row['end_to_end']['seconds']:.3f} s, "
               f"Gram relative error {row['gram_relative_error']:.1e}", flush=True)
         if args.out:  # after every row: an interrupted run keeps what it finished
-            write_json_atomically(args.out, record)
+            write_json(record, args.out)
     print(table(record["rows"]))
     return 0
 

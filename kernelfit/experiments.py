@@ -10,7 +10,6 @@ streamed into the Gram tiles (:func:`kernelfit.streamed.solve_streamed`).
 
 from __future__ import annotations
 
-import platform
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from .kernels import make_kernel
 from .memory import parse_budget
 from .memory_usage import AnonymousPeak, peak_rss
 from .progress import phase
+from .provenance import environment
 
 __all__ = [
     "AUTO_BANDWIDTH_FACTORS",
@@ -108,38 +108,6 @@ class ExperimentResult:
     def to_dict(self) -> dict:
         """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""
         return asdict(self)
-
-
-def environment() -> tuple[dict, dict]:
-    """Versions of Python, NumPy, SciPy and the BLAS, and a description of the machine."""
-    import os
-
-    import scipy
-    from threadpoolctl import threadpool_info
-
-    from . import __version__
-
-    blas = [
-        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-        for info in threadpool_info()
-    ]
-    versions = {"kernelfit": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "scipy": scipy.__version__, "blas": blas}
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "platform": platform.platform()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), None)
-        machine["cpu"] = model or machine["cpu"]
-    except OSError:
-        pass
-    from .backend import cuda_available
-
-    if cuda_available():
-        import cupy
-
-        machine["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
-    return versions, machine
 
 
 def _load(config, progress):

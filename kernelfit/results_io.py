@@ -1,4 +1,8 @@
-"""Writing experiment results: JSON (atomically) and Markdown tables. No numerics here."""
+"""Writing results atomically: JSON and text files. No numerics here.
+
+The one writer of result files for the CLI, ``kernelfit reproduce``, the bench
+programs and the network experiments.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_file", "json_ready", "markdown_table", "write_json", "write_text"]
+__all__ = ["atomic_file", "json_ready", "write_json", "write_text"]
 
 
 def json_ready(value):
@@ -70,28 +74,3 @@ def write_text(text: str, path) -> Path:
 def write_json(data: dict, path) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     return write_text(json.dumps(json_ready(data), indent=2) + "\n", path)
-
-
-def markdown_table(headers, rows) -> str:
-    """A GitHub-flavoured Markdown table; numbers are right-aligned.
-
-    Parameters
-    ----------
-    headers : sequence of str
-    rows : sequence of sequences
-        Cells, already formatted as strings or numbers.
-    """
-    rows = [[str(cell) for cell in row] for row in rows]
-    numeric = [all(_is_number(r[i]) for r in rows) if rows else False for i in range(len(headers))]
-    lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "").rstrip("%"))
-    except ValueError:
-        return False
-    return True

@@ -1,8 +1,8 @@
-"""Plain-text tables for the terminal (no numerics here)."""
+"""Tables for people: aligned text for the terminal, Markdown for reports. No numerics here."""
 
 from __future__ import annotations
 
-__all__ = ["format_table"]
+__all__ = ["format_table", "markdown_table"]
 
 
 def format_table(rows, headers=None) -> str:
@@ -15,3 +15,28 @@ def format_table(rows, headers=None) -> str:
     if headers:
         lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def markdown_table(headers, rows) -> str:
+    """A GitHub-flavoured Markdown table; numbers are right-aligned.
+
+    Parameters
+    ----------
+    headers : sequence of str
+    rows : sequence of sequences
+        Cells, already formatted as strings or numbers.
+    """
+    rows = [[str(cell) for cell in row] for row in rows]
+    numeric = [all(_is_number(r[i]) for r in rows) if rows else False for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").rstrip("%"))
+    except ValueError:
+        return False
+    return True

@@ -54,14 +54,15 @@ def run(args) -> int:
     import sys
 
     from ..benchmarks import solve_benchmark
-    from ..experiments import environment
-    from .experiment_cmd import write_json_atomically
+    from ..provenance import environment
+    from ..results_io import write_json
 
     rows = solve_benchmark(args.n, args.dtype, source=args.data, sklearn=not args.no_sklearn,
                            report=lambda row: print(format_row(row), flush=True))
     versions, machine = environment()
-    write_json_atomically(args.json, {
+    write_json({
         "command": "kernelfit " + " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d %H:%M"),
         "rows": rows, "versions": versions, "machine": machine,
-    })
+    }, args.json)
+    print(f"wrote {args.json}", file=sys.stderr)
     return 0

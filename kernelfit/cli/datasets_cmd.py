@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .tables import format_table
+from ..tables import format_table
 
 __all__ = ["register"]
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 
 from ..memory import format_bytes
-from ..nets.result_files import json_ready
-from .tables import format_table
+from ..results_io import write_json
+from ..tables import format_table
 
 __all__ = ["register"]
 
@@ -114,7 +111,8 @@ def run(args) -> int:
     result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
     print(render(result))
     if args.json:
-        write_json_atomically(args.json, result.to_dict())
+        write_json(result.to_dict(), args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
     return 0
 
 
@@ -153,20 +151,3 @@ def _reg_text(config) -> str:
     if config.get("reg_chosen") is not None:
         return f"{config['reg']} -> {config['reg_chosen']:g}"
     return f"{config['reg']}"
-
-
-def write_json_atomically(path, record) -> None:
-    """Write ``record`` as JSON to ``path`` via a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kernelfit-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(json_ready(record), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    print(f"wrote {path}", file=sys.stderr)

@@ -268,8 +268,8 @@ def _kernel(args, data, out: Path, progress) -> int:
 
 def _report(result, stem: Path, *, table=None, markdown: str | None = None) -> int:
     """Print the table, write ``stem.json`` and ``stem.md``; return 0."""
-    from ..nets.result_files import markdown_table, write_json, write_text
-    from .tables import format_table
+    from ..results_io import write_json, write_text
+    from ..tables import format_table, markdown_table
 
     record = result if isinstance(result, dict) else result.to_dict()
     if markdown is None:

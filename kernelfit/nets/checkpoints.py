@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .result_files import atomic_file
+from ..results_io import atomic_file
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
 

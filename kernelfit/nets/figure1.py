@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..progress import phase
+from ..tables import markdown_table
 from .corruptions import check_probability
 from .randomization_runs import RunSummary, train_on_corruption
-from .result_files import markdown_table
 from .training_records import TrainConfig
 
 __all__ = [

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..progress import phase
+from ..tables import markdown_table
 from .corruptions import check_probability, corrupt_labels
-from .result_files import markdown_table
 
 __all__ = ["KernelNoiseRun", "KernelNoiseSweep", "run_kernel_label_noise"]
 

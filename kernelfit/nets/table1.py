@@ -12,9 +12,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..progress import phase
+from ..tables import markdown_table
 from .models import canonical_model_name
 from .randomization_runs import RunSummary, train_on_corruption
-from .result_files import markdown_table
 from .training_records import TrainConfig
 
 __all__ = ["DEFAULT_WEIGHT_DECAY", "Table1Result", "run_table1", "table1_settings"]

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from ..memory import format_bytes
-from ..nets.result_files import markdown_table, write_text
+from ..results_io import write_text
+from ..tables import markdown_table
 from .paper import PAPER_KERNEL, PAPER_TABLE1
 from .plan import FULL_FILTERS
 from .plots import plot_error_vs_n, plot_norm_vs_n
@@ -186,7 +187,7 @@ def _table1_rows(store) -> list:
 def _environment(records) -> list:
     record = next(iter(records.values()), None) if records else None
     if record is None:
-        from ..experiments import environment
+        from ..provenance import environment
 
         versions, machine = environment()
     else:

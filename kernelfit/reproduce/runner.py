@@ -157,7 +157,7 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
 
 def _echo_plan(echo, mode: str, store: ResultStore, todo: list, lines: list) -> None:
     """Print every step's status and the expected time of those to run."""
-    from ..cli.tables import format_table
+    from ..tables import format_table
 
     rates = measure_rates()
     seconds = {step.name: estimate_seconds(step, rates) for step in todo}

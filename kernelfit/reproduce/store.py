@@ -24,7 +24,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from ..experiments import ExperimentConfig
-from ..nets.result_files import write_json
+from ..results_io import write_json
 
 __all__ = ["RESULT_FIELDS", "ResultStore"]
 

@@ -17,9 +17,9 @@ from kernelfit.nets.randomization_plots import (
     plot_learning_curves,
     plot_test_error,
 )
-from kernelfit.nets.result_files import write_json
 from kernelfit.nets.table1 import run_table1, table1_settings
 from kernelfit.nets.train import TrainConfig
+from kernelfit.results_io import write_json
 
 pytestmark = pytest.mark.nets
 

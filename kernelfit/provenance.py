@@ -1,0 +1,54 @@
+"""Provenance of a result: the versions of the software and a description of the machine.
+
+Every result record (experiments, ``kernelfit bench``, the bench programs, the
+reproduction report) carries :func:`environment`'s two dicts.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import numpy as np
+
+__all__ = ["environment"]
+
+
+def environment() -> tuple[dict, dict]:
+    """Versions of Python, NumPy, SciPy and the BLAS, and a description of the machine.
+
+    Returns
+    -------
+    versions : dict
+        ``kernelfit``, ``python``, ``numpy``, ``scipy`` and ``blas`` (one dict per BLAS
+        loaded: ``internal_api``, ``version``, ``num_threads``, ``architecture``).
+    machine : dict
+        ``cpu`` (the model name where ``/proc/cpuinfo`` gives it), ``cores``,
+        ``platform``, and ``gpu`` (the device name) when CUDA is available.
+    """
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    from . import __version__
+
+    blas = [
+        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+        for info in threadpool_info()
+    ]
+    versions = {"kernelfit": __version__, "python": platform.python_version(),
+                "numpy": np.__version__, "scipy": scipy.__version__, "blas": blas}
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+               "platform": platform.platform()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if "model name" in ln), None)
+        machine["cpu"] = model or machine["cpu"]
+    except OSError:
+        pass
+    from .backend import cuda_available
+
+    if cuda_available():
+        import cupy
+
+        machine["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return versions, machine
