@@ -1,0 +1,313 @@
+"""Which random-convolution settings make the exact kernel fit generalize on CIFAR-10.
+
+A study on **held-out training images only** (the test set is never loaded into the
+computation): a seeded permutation of the 50,000 training images holds out the first
+``--n-val`` and fits the next ``--n-fit``. For every feature setting, the linear Gram
+``Phi Phi^T`` of all ``n-fit + n-val`` images is streamed once
+(:meth:`kernelfit.features.RandomConvFeatures.accumulate_gram`, the feature map fitted
+on the fit images only). Every kernel of the grid is formed from it:
+
+* Gaussian, ``sigma`` = ``--bandwidth-factors`` times the median heuristic of the fit
+  images;
+* linear (the Gram itself);
+
+and for each kernel, every ``reg`` of ``--regs`` (times the kernel's mean diagonal: 1
+for the Gaussian) is one float64 Cholesky of the fit block, scored by its
+classification error on the held-out images. ``sigma`` and ``reg`` are chosen
+jointly. A kernel whose Cholesky fails (``reg = 0`` at a wide bandwidth) is recorded
+as not positive definite, not replaced by a least-squares answer.
+
+Settings (``--stage screen``) vary one choice of today's defaults at a time: pooling
+(quadrants, 2 x 2 windows of 14 / stride 13, 3 x 3 windows of 15 / stride 6), the ZCA
+epsilon, the threshold alpha, the feature standardization (2,000 images, all fit
+images, off) and the filter kind. ``--stage combine`` takes the best value of each
+choice (only where it beat the defaults) into one setting; ``--stage curve`` runs that
+setting at more filters. Every finished setting is written to the JSON at once, and a
+rerun skips the settings already there with the same configuration: a killed study
+resumes where it stopped.
+
+    KERNELFIT_DATA=../shared/data python bench/randconv_study.py \\
+        --out bench/results/randconv-study.json --plot bench/results/randconv-study.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from kernelfit.features import (
+    RandomConvFeatures,
+    gaussian_gram_from_linear,
+    median_bandwidth_from_gram,
+)
+from kernelfit.solvers import solve
+
+#: Today's defaults of ``kernelfit cifar10 --features randconv``.
+BASELINE = {"pooling": "grid", "whitening_epsilon": 0.1, "alpha": 0.25,
+            "n_standardize_images": 2000, "standardize": True, "filter_kind": "patches"}
+
+#: One choice varied at a time, as (name, changed parameters).
+SCREEN = [
+    ("baseline", {}),
+    ("pooling=overlap3", {"pooling": "overlap3"}),
+    ("pooling=overlap2", {"pooling": "overlap2"}),
+    ("zca_eps=1e-2", {"whitening_epsilon": 1e-2}),
+    ("zca_eps=1e-3", {"whitening_epsilon": 1e-3}),
+    ("zca_eps=1e-5", {"whitening_epsilon": 1e-5}),
+    ("alpha=0.1", {"alpha": 0.1}),
+    ("alpha=0.5", {"alpha": 0.5}),
+    ("alpha=1", {"alpha": 1.0}),
+    ("standardize=all", {"n_standardize_images": None}),
+    ("standardize=off", {"standardize": False}),
+    ("filters=gaussian", {"filter_kind": "gaussian"}),
+]
+
+#: The parameter each screened choice changes (for the combined setting).
+FACTORS = ("pooling", "whitening_epsilon", "alpha", "standardize", "filter_kind")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stage", nargs="+", default=["screen", "combine", "curve"],
+                        choices=["screen", "combine", "curve"],
+                        help="stages to run, in order (default: all three)")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="screen only these setting names (default: all)")
+    parser.add_argument("--filters", type=int, default=1000,
+                        help="filters of the screened settings (default 1000)")
+    parser.add_argument("--curve-filters", type=int, nargs="+", default=[4000, 16000],
+                        help="filter counts of the curve stage (default 4000 16000)")
+    parser.add_argument("--n-fit", type=int, default=10000, help="fitted images (10000)")
+    parser.add_argument("--n-val", type=int, default=5000, help="held-out images (5000)")
+    parser.add_argument("--bandwidth-factors", type=float, nargs="+",
+                        default=[0.5, 1, 2, 4, 8, 16],
+                        help="Gaussian sigma as multiples of the median (0.5 ... 16)")
+    parser.add_argument("--regs", type=float, nargs="+",
+                        default=[0, 1e-4, 1e-3, 1e-2, 1e-1, 1],
+                        help="ridge terms, times the kernel's mean diagonal (0 ... 1)")
+    parser.add_argument("--seed", type=int, default=0, help="split and filter seed (0)")
+    parser.add_argument("--memory-budget", default=None, help="budget of the feature map")
+    parser.add_argument("--out", required=True, help="JSON file (read back to resume)")
+    parser.add_argument("--plot", default=None, help="PNG of error against filters")
+    args = parser.parse_args(argv)
+    if args.n_fit < 10 or args.n_val < 10:
+        parser.error(f"--n-fit and --n-val must be at least 10; found {args.n_fit}, "
+                     f"{args.n_val}")
+    if args.filters < 1 or min(args.curve_filters) < 1:
+        parser.error("--filters and --curve-filters must be at least 1")
+    if min(args.bandwidth_factors) <= 0 or min(args.regs) < 0:
+        parser.error("bandwidth factors must be > 0 and regs >= 0")
+    return args
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load_split(n_fit, n_val, seed):
+    """Fit and held-out training images and labels (the test set is not used)."""
+    from kernelfit.datasets import load_cifar10
+
+    data = load_cifar10(download=False)
+    n = data.X_train.shape[0]
+    if n_fit + n_val > n:
+        raise SystemExit(f"--n-fit + --n-val = {n_fit + n_val} exceeds the {n} training "
+                         "images")
+    order = np.random.default_rng(seed).permutation(n)
+    val, fit = order[:n_val], order[n_val : n_val + n_fit]
+    images = data.X_train[np.concatenate([fit, val])]
+    labels = np.asarray(data.y_train)[np.concatenate([fit, val])]
+    return images, labels, data.display_name
+
+
+def feature_params(changes, n_filters, n_fit, seed, memory_budget):
+    params = {**BASELINE, **changes}
+    if params["n_standardize_images"] is None:
+        params["n_standardize_images"] = n_fit
+    return {**params, "n_filters": int(n_filters), "random_state": seed,
+            "memory_budget": memory_budget}
+
+
+def score_grid(G, norms, labels, n_fit, factors, regs):
+    """Held-out error for every (kernel, reg) from the linear Gram of fit + held-out."""
+    fit, val = slice(0, n_fit), slice(n_fit, None)
+    classes, y = np.unique(labels, return_inverse=True)
+    targets = np.eye(classes.size)[y[fit]]
+    median = median_bandwidth_from_gram(G[fit, fit], norms[fit])
+    kernels = [("linear", None)] + [(f"gaussian x{f:g}", f * median) for f in factors]
+    rows = []
+    for name, sigma in kernels:
+        if sigma is None:
+            K_fit, K_val = np.array(G[fit, fit]), np.array(G[val, fit])
+        else:
+            K_fit = gaussian_gram_from_linear(G[fit, fit], norms[fit], None, bandwidth=sigma,
+                                              out=np.empty((n_fit, n_fit)))
+            K_val = gaussian_gram_from_linear(G[val, fit], norms[val], norms[fit],
+                                              bandwidth=sigma,
+                                              out=np.empty((G.shape[0] - n_fit, n_fit)))
+        scale = float(np.mean(np.diag(K_fit)))
+        for reg in regs:
+            start = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    alpha = solve(np.array(K_fit), targets, reg * scale, method="cholesky",
+                                  overwrite=True)
+                error = float(np.mean(np.argmax(K_val @ alpha, axis=1) != y[val]))
+                norm = float(np.sqrt(np.sum(alpha * (K_fit @ alpha))))
+            except Exception as failure:  # a failed factorization is a result, not a crash
+                error, norm = None, None
+                log(f"  {name} reg {reg:g}: {type(failure).__name__}: {failure}")
+            rows.append({"kernel": name, "bandwidth": sigma, "reg": reg,
+                         "reg_absolute": reg * scale, "val_error": error, "rkhs_norm": norm,
+                         "seconds": time.perf_counter() - start})
+        best = min((r for r in rows if r["kernel"] == name and r["val_error"] is not None),
+                   key=lambda r: r["val_error"], default=None)
+        if best is not None:
+            log(f"  {name:>16}: best {100 * best['val_error']:.2f}% at reg {best['reg']:g}")
+    return median, rows
+
+
+def run_setting(name, changes, n_filters, images, labels, args, results):
+    params = feature_params(changes, n_filters, args.n_fit, args.seed, args.memory_budget)
+    config = {"params": params, "n_fit": args.n_fit, "n_val": args.n_val, "seed": args.seed,
+              "bandwidth_factors": args.bandwidth_factors, "regs": args.regs}
+    key = f"{name} @ {n_filters}"
+    if key in results["settings"] and results["settings"][key]["config"] == config:
+        log(f"{key}: already done, skipped")
+        return results["settings"][key]
+    log(f"{key}: features {json.dumps(changes)}")
+    start = time.perf_counter()
+    feature_map = RandomConvFeatures(**params, device="cpu").fit(images[: args.n_fit])
+    fitted = time.perf_counter()
+    G, norms, _ = feature_map.accumulate_gram(images)
+    gram_done = time.perf_counter()
+    median, rows = score_grid(G, norms, labels, args.n_fit, args.bandwidth_factors, args.regs)
+    del G
+    scored = [r for r in rows if r["val_error"] is not None]
+    best = min(scored, key=lambda r: (r["val_error"], -r["reg"]))
+    unregularized = [r for r in scored if r["reg"] == 0 and r["kernel"] != "linear"]
+    entry = {
+        "name": name, "n_filters": n_filters, "changes": changes, "config": config,
+        "n_features": int(feature_map.n_features_out_), "median_bandwidth": median,
+        "best": best,
+        "best_unregularized": min(unregularized, key=lambda r: r["val_error"], default=None),
+        "rows": rows,
+        "seconds": {"fit": fitted - start, "gram": gram_done - fitted,
+                    "solves": time.perf_counter() - gram_done},
+    }
+    results["settings"][key] = entry
+    write_json(args.out, results)
+    log(f"{key}: best {100 * best['val_error']:.2f}% ({best['kernel']}, reg {best['reg']:g}); "
+        f"{time.perf_counter() - start:.0f} s")
+    return entry
+
+
+def combined_changes(results, n_filters):
+    """Best value of each screened choice, where it beat the defaults."""
+    screened = {e["name"]: e for e in results["settings"].values()
+                if e["n_filters"] == n_filters and e["name"] != "combined"}
+    if "baseline" not in screened:
+        raise SystemExit("the combine stage needs the screened baseline first")
+    base = screened["baseline"]["best"]["val_error"]
+    changes = {}
+    for factor in FACTORS:
+        options = [e for e in screened.values()
+                   if any(k == factor or (factor == "standardize" and k.startswith("n_stand"))
+                          for k in e["changes"])]
+        winner = min(options, key=lambda e: e["best"]["val_error"], default=None)
+        if winner is not None and winner["best"]["val_error"] < base:
+            changes.update(winner["changes"])
+    return changes
+
+
+def write_json(path, payload):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    partial = f"{path}.partial"
+    with open(partial, "w") as handle:
+        json.dump(payload, handle, indent=1, default=float)
+    os.replace(partial, path)
+
+
+def print_table(results):
+    print(f"\n{'setting':<28} {'filters':>7} {'features':>8} {'best val error':>14} "
+          f"{'kernel':>16} {'reg':>7} {'best at reg 0':>13}")
+    base = {e["n_filters"]: e["best"]["val_error"] for e in results["settings"].values()
+            if e["name"] == "baseline"}
+    for entry in results["settings"].values():
+        best, unreg = entry["best"], entry["best_unregularized"]
+        delta = ""
+        if entry["n_filters"] in base and entry["name"] != "baseline":
+            delta = f" ({100 * (best['val_error'] - base[entry['n_filters']]):+.2f})"
+        reg0 = "-" if unreg is None else f"{100 * unreg['val_error']:.2f}%"
+        print(f"{entry['name']:<28} {entry['n_filters']:>7} {entry['n_features']:>8} "
+              f"{100 * best['val_error']:>7.2f}%{delta:<7} {best['kernel']:>16} "
+              f"{best['reg']:>7g} {reg0:>13}")
+
+
+def draw(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    by_name = {}
+    for entry in results["settings"].values():
+        by_name.setdefault(entry["name"], []).append(entry)
+    for name, entries in sorted(by_name.items()):
+        entries.sort(key=lambda e: e["n_filters"])
+        x = [e["n_filters"] for e in entries]
+        y = [100 * e["best"]["val_error"] for e in entries]
+        style = "-o" if len(x) > 1 else "o"
+        ax.plot(x, y, style, label=name, alpha=0.85)
+    ax.set_xscale("log")
+    ax.set_xlabel("random filters")
+    ax.set_ylabel("held-out error (%), best (sigma, reg)")
+    ax.set_title(f"Random-conv features on CIFAR-10: {results['n_fit']} fitted, "
+                 f"{results['n_val']} held-out training images", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    results = {"settings": {}}
+    if os.path.exists(args.out):
+        with open(args.out) as handle:
+            results = json.load(handle)
+    images, labels, data_name = load_split(args.n_fit, args.n_val, args.seed)
+    results.update({"data": data_name, "n_fit": args.n_fit, "n_val": args.n_val,
+                    "command": " ".join(["python", "bench/randconv_study.py",
+                                         *(sys.argv[1:] if argv is None else argv)])})
+    if "screen" in args.stage:
+        for name, changes in SCREEN:
+            if args.only is None or name in args.only:
+                run_setting(name, changes, args.filters, images, labels, args, results)
+    if "combine" in args.stage:
+        changes = combined_changes(results, args.filters)
+        results["combined_changes"] = changes
+        run_setting("combined", changes, args.filters, images, labels, args, results)
+    if "curve" in args.stage:
+        changes = results.get("combined_changes") or combined_changes(results, args.filters)
+        for n_filters in args.curve_filters:
+            run_setting("combined", changes, n_filters, images, labels, args, results)
+    write_json(args.out, results)
+    print_table(results)
+    if args.plot:
+        draw(results, args.plot)
+        print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
