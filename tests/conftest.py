@@ -1,7 +1,12 @@
-"""Test-suite wiring: real data location, GPU detection, subprocess runner.
+"""Test-suite wiring: real data location, isolated home and cache, GPU detection,
+subprocess runner.
 
 The package never refers to the shared data folder; only the tests point
-``KERNELFIT_DATA`` at it (unless the caller already set it).
+``KERNELFIT_DATA`` at it (unless the caller already set it). With
+``KERNELFIT_TEST_NO_SHARED=1`` the shared folder is not looked at, so the suite
+runs as on a fresh clone with no data (tests that need data skip with a reason).
+Every test runs with ``HOME``, ``KERNELFIT_CACHE`` and the XDG folders in a
+temporary directory, so nothing is written to the user's own cache.
 """
 
 from __future__ import annotations
@@ -16,8 +21,26 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-if "KERNELFIT_DATA" not in os.environ and SHARED_DATA.is_dir():
+#: Set to 1 to hide the shared data folder (``.ci/run``'s second pass).
+NO_SHARED_ENV = "KERNELFIT_TEST_NO_SHARED"
+
+if (os.environ.get(NO_SHARED_ENV) != "1" and "KERNELFIT_DATA" not in os.environ
+        and SHARED_DATA.is_dir()):
     os.environ["KERNELFIT_DATA"] = str(SHARED_DATA)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory):
+    """``HOME``, ``KERNELFIT_CACHE`` and the XDG cache and config folders in a temporary
+    directory for the whole run (subprocesses inherit them)."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("KERNELFIT_CACHE", str(home / ".cache" / "kernelfit"))
+        patch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+        patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        patch.setenv("MPLCONFIGDIR", str(home / ".config" / "matplotlib"))
+        yield home
 
 
 def _has_gpu() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import urllib.error
 import urllib.parse
@@ -14,8 +15,19 @@ import pytest
 from kernelfit.datasets import mnist_wheel
 from kernelfit.datasets.errors import DownloadError
 
-#: The workplace's copy of the real data (never referred to by the package itself).
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+def _real_data() -> Path | None:
+    """The real data as the suite found it: the first ``KERNELFIT_DATA`` entry that is a
+    directory (tests/conftest.py points it at the workplace's shared copy, if any).
+    Read once at import, before the fixtures below unset the variable for each test."""
+    for entry in os.environ.get("KERNELFIT_DATA", "").split(os.pathsep):
+        if entry.strip() and Path(entry.strip()).expanduser().is_dir():
+            return Path(entry.strip()).expanduser()
+    return None
+
+
+#: Real data for the tests that need it (never referred to by the package itself).
+REAL_DATA = _real_data()
 
 
 @pytest.fixture(autouse=True)
@@ -54,10 +66,13 @@ def allow_pypi():
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The shared real data directory; skips the test when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not available at {SHARED_DATA}")
-    return SHARED_DATA
+    """The real data directory (from ``KERNELFIT_DATA``); skips the test when there is none."""
+    wanted = "a folder holding mnist/ and cifar10-jpeg.tar"
+    if REAL_DATA is None:
+        pytest.skip(f"real data not found: set KERNELFIT_DATA to {wanted}")
+    if not ((REAL_DATA / "mnist").is_dir() and (REAL_DATA / "cifar10-jpeg.tar").is_file()):
+        pytest.skip(f"KERNELFIT_DATA={REAL_DATA} is not {wanted}")
+    return REAL_DATA
 
 
 class _Handler(BaseHTTPRequestHandler):

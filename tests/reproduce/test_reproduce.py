@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import replace
 from importlib.resources import files
@@ -17,9 +18,17 @@ from kernelfit.reproduce.estimate import estimate_seconds
 
 RATES = {"float32": 180.0, "float64": 85.0}
 
+DATA = os.environ.get("KERNELFIT_DATA")
+HAS_MNIST = bool(DATA) and os.path.isdir(os.path.join(DATA, "mnist"))
+HAS_CIFAR = bool(DATA) and os.path.isfile(os.path.join(DATA, "cifar10-jpeg.tar"))
+needs_mnist = pytest.mark.skipif(not HAS_MNIST, reason="real MNIST not found (set KERNELFIT_DATA)")
+
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
+    if not (HAS_MNIST and HAS_CIFAR):
+        pytest.skip("real MNIST and CIFAR-10 not found (set KERNELFIT_DATA to a folder holding "
+                    "mnist/ and cifar10-jpeg.tar)")
     out = tmp_path_factory.mktemp("reproduce")
     status = main(["reproduce", "--smoke", "--out", str(out), "--quiet", "--device", "cpu"])
     return out, status
@@ -99,6 +108,7 @@ def test_the_l2_row_chooses_its_reg_on_held_out_training_data(smoke):
     assert store.load(replace(smoke_step, config=replace(smoke_step.config, reg=0.1))) is None
 
 
+@needs_mnist
 def test_a_separate_cli_json_is_picked_up(tmp_path):
     step = next(s for s in plan("smoke") if s.name == "mnist-gaussian")
     argv = experiment_command(step.config).split()[1:]
@@ -120,6 +130,7 @@ def test_experiment_command_parses_back_to_the_same_configuration():
         assert args.filters == c.feature_params.get("n_filters")
 
 
+@needs_mnist
 def test_a_failing_step_is_reported_and_the_others_are_kept(tmp_path, monkeypatch):
     import kernelfit.reproduce.runner as runner
 
@@ -160,6 +171,7 @@ def test_estimates_grow_with_the_problem():
     assert mixed > single
 
 
+@needs_mnist
 def test_report_only_runs_nothing_and_lists_what_is_missing(tmp_path):
     step = next(s for s in plan("smoke", "cpu") if s.name == "sweep-mnist-gaussian-100")
     assert main([*experiment_command(step.config).split()[1:], "--json",
