@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .backend import backend_for
+from .backend import backend_for, numpy_dtype
 from .kernels import make_kernel
 from .memory import check_budget, parse_budget
 from .progress import phase
@@ -41,9 +41,7 @@ def prepare_data(X, name: str = "X", dtype=None, backend=None):
     backend = backend or backend_for(X)
     X = backend.asarray(X)
     target = dtype if dtype is not None else (X.dtype if _is_float(X.dtype) else np.float64)
-    target = backend.dtype(target)
-    if X.dtype != target:
-        X = backend.xp.astype(X, target) if backend.name == "array-api" else X.astype(target)
+    X = backend.astype(X, backend.dtype(target))
     check_finite_rows(X, name)
     return X
 
@@ -98,8 +96,9 @@ def gram_blocks(
         See :func:`kernelfit.kernels.make_kernel`.
     dtype : dtype, optional
         Dtype of the blocks; defaults to that of ``X`` (float64 for integers).
-    device : {"auto", "cpu", "cuda"}
-        Where blocks are computed (CuPy arrays always stay on the GPU).
+    device : {"auto", "cpu", "cuda"} or Backend
+        Where blocks are computed (CuPy arrays always stay on the GPU, other
+        array-API arrays on their own device).
     memory_budget : int or str, optional
         Bounds the working set of one block.
     block_size : int, optional
@@ -205,17 +204,13 @@ def gram(
     X = check_matrix(X, "X")
     n = X.shape[0]
     m = n if Y is None else check_matrix(Y, "Y").shape[0]
-    backend = backend_for(X, device)
-    out_dtype = np.dtype(dtype) if dtype is not None else (
-        np.dtype(X.dtype) if _is_float(X.dtype) and backend.name != "array-api" else None
-    )
+    backend = device = backend_for(X, device)
+    out_dtype = numpy_dtype(dtype) if dtype is not None else (
+        numpy_dtype(X.dtype) if _is_float(X.dtype) else np.float64)
     if out is None:
-        itemsize = out_dtype.itemsize if out_dtype is not None else 8
-        check_budget(n * m * itemsize, parse_budget(memory_budget), f"a {n} x {m} Gram matrix")
-        if backend.name == "array-api":
-            out = None
-        else:
-            out = backend.empty((n, m), out_dtype or np.float64)
+        check_budget(n * m * out_dtype.itemsize, backend.memory_budget(memory_budget),
+                     f"a {n} x {m} Gram matrix on {backend.device}")
+        out = backend.empty((n, m), out_dtype)
     is_tiles = hasattr(out, "write_block")
     if is_tiles:
         if Y is not None:
@@ -238,27 +233,11 @@ def gram(
         X, Y, kernel, dtype=dtype, device=device, memory_budget=memory_budget,
         block_size=block_size, progress=progress, **kwargs,
     )
-    if out is None:  # generic array-API namespace: assemble functionally
-        return _assemble(blocks, n, m, Y is None, backend.xp)
     for rows, cols, block in blocks:
         out[rows, cols] = block
         if Y is None and rows != cols:
             out[cols, rows] = block.T
     return out
-
-
-def _assemble(blocks, n, m, symmetric, xp):
-    grid: dict = {}
-    for rows, cols, block in blocks:
-        grid[rows.start, cols.start] = block
-        if symmetric and rows != cols:
-            grid[cols.start, rows.start] = xp.linalg.matrix_transpose(block)
-    starts = sorted({r for r, _ in grid})
-    return xp.concat(
-        [xp.concat([grid[r, c] for c in sorted({c for rr, c in grid if rr == r})], axis=1)
-         for r in starts],
-        axis=0,
-    )
 
 
 def kernel_matvec(
@@ -335,7 +314,7 @@ def _blocked_matvec(X, Z, V, kernel, params, *, device, memory_budget, block_siz
                     phase_name):
     """``K(X, Z) @ V`` accumulated in float64 block by block; ``Z=None`` means
     ``K(X, X)`` from its lower blocks, each applied twice (as itself and transposed)."""
-    backend = backend_for(X, device)
+    backend = device = backend_for(X, device)
     symmetric = Z is None
     rows_of = check_matrix(X, "X") if symmetric else prepare_data(Z, "Z", None, backend)
     V = check_matrix(V, "V", ndim=2, allow_1d=True)
@@ -345,24 +324,21 @@ def _blocked_matvec(X, Z, V, kernel, params, *, device, memory_budget, block_siz
             f"V must have one row per row of {name}; found {name}.shape="
             f"{tuple(rows_of.shape)} and V.shape={tuple(V.shape)}"
         )
-    xp = backend.xp
-    V64 = backend.asarray(V)
-    V64 = xp.astype(V64, xp.float64) if backend.name == "array-api" else V64.astype(np.float64)
+    V64 = backend.astype(backend.asarray(V), np.float64)
     vector = V64.ndim == 1
     if vector:
         V64 = V64[:, None]
     n = check_matrix(X, "X").shape[0]
-    result = xp.zeros((n, V64.shape[1]), dtype=xp.float64)
+    result = backend.zeros((n, V64.shape[1]), np.float64)
     blocks = gram_blocks(
-        X, None if symmetric else rows_of, kernel, **params,
-        dtype=np.float64 if backend.name != "array-api" else None, device=device,
+        X, None if symmetric else rows_of, kernel, **params, dtype=np.float64, device=device,
         memory_budget=memory_budget, block_size=block_size,
         progress=_rename(progress, phase_name),
     )
     for rows, cols, block in blocks:
         result[rows, :] += block @ V64[cols, :]
         if symmetric and rows != cols:
-            result[cols, :] += xp.linalg.matrix_transpose(block) @ V64[rows, :]
+            result[cols, :] += block.T @ V64[rows, :]
     return result[:, 0] if vector else result
 
 

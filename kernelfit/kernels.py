@@ -23,6 +23,7 @@ from functools import cache
 
 import numpy as np
 from array_api_compat import array_namespace
+from array_api_compat import device as device_of
 
 from .validation import check_positive
 
@@ -92,7 +93,7 @@ class Kernel:
         if out is None:
             return xp.astype(block, X.dtype) if block.dtype != X.dtype else block
         if block is not out:  # the block function could not write into out itself
-            out[...] = block
+            out[...] = block if block.dtype == out.dtype else xp.astype(block, out.dtype)
         return out
 
 
@@ -118,7 +119,7 @@ def _sqdist(xp, X, Z, same: bool):
     D = xp.clip(D, 0.0, None)
     if same:
         n = D.shape[0]
-        D = xp.where(xp.eye(n, dtype=xp.bool), xp.zeros_like(D), D)
+        D = xp.where(xp.eye(n, dtype=xp.bool, device=device_of(D)), xp.zeros_like(D), D)
     return D
 
 

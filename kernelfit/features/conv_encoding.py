@@ -99,7 +99,9 @@ class PatchEncoder:
     Parameters
     ----------
     xp : module
-        Array namespace (``numpy`` or ``cupy``).
+        Array namespace. NumPy and CuPy (the modules) run the in-place path with
+        reused buffers; any other array-API namespace (array-api-strict, torch
+        through ``array_api_compat``) runs the same formulas without ``out=``.
     effective_filters : ndarray of shape (d, k)
         :math:`v` for each filter (whitening folded in), ``d = patch_size**2 * channels``.
     offsets : ndarray of shape (k,)
@@ -122,39 +124,48 @@ class PatchEncoder:
         When given, features are standardized: ``(f - feature_mean) / feature_scale``.
     pooling_window : tuple of int, optional
         ``(size, stride)`` of overlapping pooling windows (see :func:`pooling_matrix`).
+    device : object, optional
+        Device of ``xp`` the filters are copied to (the images' device); None
+        for the namespace's default.
     """
 
     def __init__(self, xp, effective_filters, offsets, alpha, image_shape, patch_size, stride,
                  contrast_epsilon, pooling_grid, dtype, filter_block=256, *,
-                 feature_mean=None, feature_scale=None, pooling_window=None):
+                 feature_mean=None, feature_scale=None, pooling_window=None, device=None):
         self.xp = xp
+        self.device = device
+        self.in_place = getattr(xp, "__name__", "") in ("numpy", "cupy")  # ufuncs with out=
+
+        def to_device(a):  # an explicit host -> device copy of the filters
+            return xp.asarray(a) if device is None else xp.asarray(a, device=device)
+
         self.dtype = np.dtype(dtype)
         self.patch_size, self.stride = int(patch_size), int(stride)
         self.image_shape = tuple(image_shape)
         self.contrast_epsilon = float(contrast_epsilon)
         self.rows, self.cols = patch_grid(*self.image_shape[:2], self.patch_size, self.stride)
         pool = pooling_matrix(self.rows, self.cols, pooling_grid, pooling_window)
-        self.pool = xp.asarray(pool.astype(self.dtype))
+        self.pool = to_device(pool.astype(self.dtype))
         counts = pool.sum(axis=1)[:, None]  # (regions, 1)
         offsets = np.asarray(offsets, dtype=np.float64)
         self.n_filters = offsets.shape[0]
         self.n_regions = pool.shape[0]
         self.blocks = []
         for start in range(0, self.n_filters, int(filter_block)):
-            part = slice(start, start + int(filter_block))
+            part = slice(start, min(start + int(filter_block), self.n_filters))
             upper, lower = alpha - offsets[part], -alpha - offsets[part]
             self.blocks.append((
                 part,
-                xp.asarray(np.ascontiguousarray(effective_filters[:, part], dtype=self.dtype)),
-                xp.asarray(upper.astype(self.dtype)),
-                xp.asarray(lower.astype(self.dtype)),
-                xp.asarray((counts * upper).astype(self.dtype)),
-                xp.asarray((counts * lower).astype(self.dtype)),
+                to_device(np.ascontiguousarray(effective_filters[:, part], dtype=self.dtype)),
+                to_device(upper.astype(self.dtype)),
+                to_device(lower.astype(self.dtype)),
+                to_device((counts * upper).astype(self.dtype)),
+                to_device((counts * lower).astype(self.dtype)),
             ))
         self.standardization = None
         if feature_mean is not None:
-            self.standardization = (xp.asarray(np.asarray(feature_mean, dtype=self.dtype)),
-                                    xp.asarray(np.asarray(1.0 / feature_scale, dtype=self.dtype)))
+            self.standardization = (to_device(np.asarray(feature_mean, dtype=self.dtype)),
+                                    to_device(np.asarray(1.0 / feature_scale, dtype=self.dtype)))
 
     @property
     def n_features(self) -> int:
@@ -178,6 +189,8 @@ class PatchEncoder:
         array
             ``out``.
         """
+        if not self.in_place:
+            return self._encode_functional(images, out)
         xp = self.xp
         workspace = workspace or EncoderWorkspace(xp)
         count = images.shape[0]
@@ -201,6 +214,35 @@ class PatchEncoder:
             # Sums of non-negative terms: clip the rounding of the subtraction above.
             out[:, part, 0, :] = xp.moveaxis(xp.maximum(positive, 0, out=positive), 1, 2)
             out[:, part, 1, :] = xp.moveaxis(xp.maximum(negative, 0, out=negative), 1, 2)
+        if self.standardization is not None:
+            out -= self.standardization[0]
+            out *= self.standardization[1]
+        return out
+
+    def _encode_functional(self, images, out):
+        """:meth:`encode` with array-API operations only (no ``out=``, no buffers)."""
+        xp = self.xp
+        count = images.shape[0]
+        p, c = self.patch_size, self.image_shape[2]
+        positions = self.rows * self.cols
+        dtype = getattr(xp, self.dtype.name)
+        images = xp.astype(images, dtype)
+        shape = (count, self.rows, self.cols, p, p, c)
+        buffer = xp.empty(shape, dtype=dtype) if self.device is None else xp.empty(
+            shape, dtype=dtype, device=self.device)
+        patches = extract_patches(xp, images, p, self.stride, out=buffer)
+        patches = normalize_patches(xp, xp.reshape(patches, (count * positions, -1)),
+                                    self.contrast_epsilon)
+        for part, filters, upper, lower, upper_sum, lower_sum in self.blocks:
+            width = filters.shape[1]
+            response = patches @ filters
+            clipped = xp.reshape(xp.maximum(response, upper), (count, positions, width))
+            positive = self.pool @ clipped - upper_sum
+            clipped = xp.reshape(xp.minimum(response, lower), (count, positions, width))
+            negative = lower_sum - self.pool @ clipped
+            # Sums of non-negative terms: clip the rounding of the subtractions.
+            out[:, part, 0, :] = xp.permute_dims(xp.clip(positive, 0.0, None), (0, 2, 1))
+            out[:, part, 1, :] = xp.permute_dims(xp.clip(negative, 0.0, None), (0, 2, 1))
         if self.standardization is not None:
             out -= self.standardization[0]
             out *= self.standardization[1]

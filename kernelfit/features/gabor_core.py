@@ -1,8 +1,9 @@
 r"""The Gabor (first- and second-order scattering) transform of one batch of images.
 
-Pure functions of arrays: they receive the array namespace ``xp`` (NumPy or CuPy)
-and the filters already on that device, and use only ``xp`` and an FFT module
-(``xp.fft`` by default).
+Pure functions of arrays: they receive an array-API namespace ``xp`` (NumPy, CuPy,
+array-api-strict through ``array_api_compat``) and the filters already on the
+images' device, and use only ``xp`` and an FFT module with ``fftn``/``ifftn``
+(``xp.fft`` by default), so results stay on that device.
 With :math:`\star` a circular convolution and :math:`\downarrow_k` subsampling by
 :math:`k` in both directions, the coefficients of an image :math:`x` are
 
@@ -52,9 +53,9 @@ def average_subsample(xp, maps, rows_matrix, cols_matrix):
     *lead, height, width = maps.shape
     out_rows, out_cols = rows_matrix.shape[0], cols_matrix.shape[0]
     cols = xp.reshape(maps, (-1, width)) @ cols_matrix.T  # one GEMM: (N H, W // k)
-    cols = xp.swapaxes(xp.reshape(cols, (-1, height, out_cols)), 1, 2)  # (N, W // k, H)
-    both = xp.reshape(xp.ascontiguousarray(cols), (-1, height)) @ rows_matrix.T  # one GEMM
-    return xp.reshape(xp.swapaxes(xp.reshape(both, (-1, out_cols, out_rows)), 1, 2),
+    cols = xp.permute_dims(xp.reshape(cols, (-1, height, out_cols)), (0, 2, 1))  # (N, W//k, H)
+    both = xp.reshape(cols, (-1, height)) @ rows_matrix.T  # one GEMM (reshape makes it dense)
+    return xp.reshape(xp.permute_dims(xp.reshape(both, (-1, out_cols, out_rows)), (0, 2, 1)),
                       (*lead, out_rows, out_cols))
 
 
@@ -65,7 +66,7 @@ def gabor_scattering(xp, images, band_pass, rows_matrix, cols_matrix, max_order:
     Parameters
     ----------
     xp : module
-        Array namespace (``numpy`` or ``cupy``).
+        Array-API namespace of the images.
     images : real array of shape (n, H, W)
         Images on the filters' grid; float32 gives complex64 FFTs, float64 complex128.
     band_pass : complex array of shape (J, L, H, W)
@@ -75,8 +76,8 @@ def gabor_scattering(xp, images, band_pass, rows_matrix, cols_matrix, max_order:
     max_order : {1, 2}, default 1
         Highest scattering order.
     fft : module, optional
-        Provides ``fft2`` and ``ifft2`` (default ``xp.fft``; e.g. ``scipy.fft`` with
-        worker threads on the CPU).
+        Provides ``fftn`` and ``ifftn`` with ``axes`` (default ``xp.fft``; e.g.
+        ``scipy.fft`` with worker threads on the CPU).
 
     Returns
     -------
@@ -86,19 +87,22 @@ def gabor_scattering(xp, images, band_pass, rows_matrix, cols_matrix, max_order:
         ``j2 > j1``.
     """
     fft = xp.fft if fft is None else fft
+    axes = (-2, -1)
     n_scales, n_orientations = band_pass.shape[:2]
     n, height, width = images.shape
-    spectra = fft.fft2(images)
-    maps = [average_subsample(xp, images, rows_matrix, cols_matrix)[:, None]]
+    spectra = fft.fftn(xp.astype(images, band_pass.dtype), axes=axes)  # the standard's
+    # fftn takes complex input only
+    maps = [average_subsample(xp, images, rows_matrix, cols_matrix)[:, None, ...]]
     psi = xp.reshape(band_pass, (n_scales * n_orientations, height, width))
-    modulus = xp.abs(fft.ifft2(spectra[:, None] * psi[None]))  # (n, J L, H, W)
+    modulus = xp.abs(fft.ifftn(spectra[:, None, ...] * psi[None, ...], axes=axes))  # n,JL,H,W
     maps.append(average_subsample(xp, modulus, rows_matrix, cols_matrix))
     if max_order >= 2:
-        modulus_spectra = fft.fft2(modulus)
+        modulus_spectra = fft.fftn(xp.astype(modulus, band_pass.dtype), axes=axes)
         for j1 in range(n_scales - 1):
-            first = modulus_spectra[:, j1 * n_orientations : (j1 + 1) * n_orientations]
-            coarser = psi[(j1 + 1) * n_orientations :]  # (L (J - j1 - 1), H, W)
-            second = xp.abs(fft.ifft2(first[:, :, None] * coarser[None, None]))
+            first = modulus_spectra[:, j1 * n_orientations : (j1 + 1) * n_orientations, ...]
+            coarser = psi[(j1 + 1) * n_orientations :, ...]  # (L (J - j1 - 1), H, W)
+            second = xp.abs(fft.ifftn(first[:, :, None, ...] * coarser[None, None, ...],
+                                      axes=axes))
             second = xp.reshape(second, (n, -1, height, width))
             maps.append(average_subsample(xp, second, rows_matrix, cols_matrix))
-    return xp.concatenate(maps, axis=1)
+    return xp.concat(maps, axis=1)

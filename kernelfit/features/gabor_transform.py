@@ -11,10 +11,12 @@ import contextlib
 import math
 
 import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as device_of
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..backend import resolve_device
+from ..backend import backend_for
 from ..progress import phase
 from .conv_features import default_n_jobs
 from .gabor_core import count_gabor_channels, gabor_scattering
@@ -171,8 +173,11 @@ class GaborTransform(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n, n_features_out_)
-            Features per image in the order (channel, map, row, column).
+        array of shape (n, ``n_features_out_``)
+            Features per image in the order (channel, map, row, column). NumPy for
+            host input (computed on ``device``, copied back explicitly); for
+            arrays of another array-API library (CuPy, array-api-strict, torch)
+            computed on, and returned on, their own device.
 
         Raises
         ------
@@ -184,23 +189,28 @@ class GaborTransform(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "filter_bank_")
         self._check_params()
         dtype = self._float_dtype()
-        backend = resolve_device(self.device)
-        xp = backend.xp
-        images = as_image_batch(X, self.image_shape_, dtype=None)  # converted per batch
+        on_host = isinstance(X, np.ndarray) or not hasattr(X, "__array_namespace__")
+        backend = backend_for(X, self.device)
+        images = as_image_batch(X, self.image_shape_, dtype=None,  # converted per batch
+                                xp=np if on_host else None)
         complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
         band_pass = backend.asarray(self.filter_bank_.band_pass.astype(complex_dtype))
         averaging = [backend.asarray(a.astype(dtype))
                      for a in self.filter_bank_.averaging_matrices(self._factor())]
+        xp = array_namespace(band_pass)
         n = images.shape[0]
-        out = np.empty((n, self.n_features_out_), dtype=dtype)
+        shape = (n, self.n_features_out_)
+        out = np.empty(shape, dtype=dtype) if on_host else backend.empty(shape, dtype)
         step = int(self.batch_size)
-        fft, workers = (xp.fft, None) if backend.name != "numpy" else _scipy_fft(self.n_jobs)
+        fft, workers = _scipy_fft(self.n_jobs) if backend.is_host else (xp.fft, None)
         with phase(self.progress, "gabor features", total=n, unit="images") as bar:
             for start in range(0, n, step):
-                batch = backend.asarray(images[start : start + step]).astype(dtype)
+                rows = slice(start, min(start + step, n))  # in bounds (array API)
+                batch = backend.astype(backend.asarray(images[rows, ...]), dtype)
                 with workers() if workers is not None else contextlib.nullcontext():
                     features = self._batch_features(xp, batch, band_pass, averaging, fft)
-                out[start : start + step] = backend.to_numpy(features)
+                out[rows, ...] = (
+                    backend.to_numpy(features) if on_host else features)
                 bar.advance(batch.shape[0])
         return out
 
@@ -208,13 +218,14 @@ class GaborTransform(TransformerMixin, BaseEstimator):
         count, height, width, channels = batch.shape
         grid = self.grid_shape_
         top, left = (grid[0] - height) // 2, (grid[1] - width) // 2
-        planes = xp.zeros((count, channels, *grid), dtype=batch.dtype)
-        planes[:, :, top : top + height, left : left + width] = xp.moveaxis(batch, -1, 1)
+        planes = xp.zeros((count, channels, *grid), dtype=batch.dtype, device=device_of(batch))
+        planes[:, :, top : top + height, left : left + width] = xp.permute_dims(
+            batch, (0, 3, 1, 2))
         coefficients = gabor_scattering(
-            xp, planes.reshape((count * channels, *grid)), band_pass, *averaging,
+            xp, xp.reshape(planes, (count * channels, *grid)), band_pass, *averaging,
             int(self.max_order), fft=fft,
         )
-        return coefficients.reshape((count, -1))
+        return xp.reshape(coefficients, (count, -1))
 
 
 def _scipy_fft(n_jobs):

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ..backend import backend_for
+from ..backend import numpy_dtype, to_numpy
 from ..validation import check_finite_rows
 
 __all__ = ["as_image_batch", "infer_image_shape"]
@@ -65,8 +65,9 @@ def as_image_batch(X, image_shape=None, xp=np, dtype=np.float32, name: str = "X"
     image_shape : tuple of int, optional
         ``(height, width)`` or ``(height, width, channels)``. Required to unflatten rows
         that are not square images; when given, the images must have this shape.
-    xp : module, default numpy
-        Array namespace of the result (``numpy`` or ``cupy``).
+    xp : module or None, default numpy
+        Array namespace of the result (``numpy`` or ``cupy``); None keeps the
+        namespace and device of ``X`` (no copy), for arrays of any array-API library.
     dtype : dtype or None, default float32
         Floating type of the result; ``None`` keeps the input's dtype (e.g. uint8, so
         that a large data set is converted batch by batch).
@@ -87,9 +88,16 @@ def as_image_batch(X, image_shape=None, xp=np, dtype=np.float32, name: str = "X"
     """
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
         X = np.asarray(X)
-    elif xp is np and not isinstance(X, np.ndarray):  # host copy of CuPy or torch images
-        X = backend_for(X).to_numpy(X) if hasattr(X, "__array_namespace__") else np.asarray(X)
-    if np.dtype(X.dtype).kind not in "biuf":
+    elif xp is np and not isinstance(X, np.ndarray):  # explicit host copy of device images
+        X = to_numpy(X)
+    from array_api_compat import array_namespace
+
+    own = array_namespace(X)
+    try:
+        kind = numpy_dtype(X.dtype).kind
+    except TypeError:
+        kind = "c"
+    if kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers (uint8 or float); found dtype {X.dtype}")
     if X.ndim not in (2, 3, 4):
         raise ValueError(
@@ -106,16 +114,18 @@ def as_image_batch(X, image_shape=None, xp=np, dtype=np.float32, name: str = "X"
                 f"{name} has rows of {X.shape[1]} values but image_shape={shape} needs "
                 f"{math.prod(shape)}"
             )
-        X = X.reshape((X.shape[0], *shape))
+        X = own.reshape(X, (X.shape[0], *shape))
     elif X.ndim == 3:
-        X = X.reshape((*X.shape, 1))
+        X = own.reshape(X, (*X.shape, 1))
     if expected is not None and tuple(X.shape[1:]) != expected:
         raise ValueError(
             f"{name} must hold images of shape (height, width, channels)={expected}; "
             f"found {tuple(X.shape[1:])}"
         )
-    X = xp.asarray(X)
-    if dtype is not None and X.dtype != dtype:
-        X = X.astype(dtype)
+    if xp is not None:
+        X = xp.asarray(X)
+        own = array_namespace(X)
+    if dtype is not None:
+        X = own.astype(X, getattr(own, numpy_dtype(dtype).name))
     check_finite_rows(X, name)
     return X

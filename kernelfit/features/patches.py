@@ -61,7 +61,7 @@ def extract_patches(xp, images, patch_size: int, stride: int = 1, out=None):
                 :, dy : dy + stride * (rows - 1) + 1 : stride, dx : dx + stride * (cols - 1) + 1 :
                 stride, :
             ]
-    return out.reshape((count, rows, cols, patch_size * patch_size * channels))
+    return xp.reshape(out, (count, rows, cols, patch_size * patch_size * channels))
 
 
 def normalize_patches(xp, patches, epsilon: float = 10.0):

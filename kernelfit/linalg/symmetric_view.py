@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import to_numpy
-
 __all__ = ["SymmetricTileView"]
 
 
@@ -86,8 +84,7 @@ class SymmetricTileView:
         whole = self._whole_tile(r0, r1, c0, c1)
         if whole is not None and whole[0] >= whole[1]:
             return storage.tile(*whole)  # the tile itself: in-place updates go through
-        xp = storage.backend.xp
-        out = xp.empty((r1 - r0, c1 - c0), dtype=storage.dtype)
+        out = storage.backend.empty((r1 - r0, c1 - c0), storage.dtype)
         for i, a0, a1 in self._tiles(r0, r1):
             for j, b0, b1 in self._tiles(c0, c1):
                 if i >= j:
@@ -107,8 +104,7 @@ class SymmetricTileView:
         backend = storage.backend
         scalar = np.isscalar(value)
         if not scalar:
-            if backend.name == "numpy":
-                value = to_numpy(value)
+            value = backend.asarray(value)  # an explicit copy to the tiles' device
             if tuple(value.shape) != (r1 - r0, c1 - c0):
                 raise ValueError(f"value must have shape {(r1 - r0, c1 - c0)}; found "
                                  f"{tuple(value.shape)}")

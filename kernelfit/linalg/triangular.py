@@ -14,12 +14,6 @@ from ..progress import phase
 __all__ = ["cholesky_solve", "solve_lower"]
 
 
-def _as_work(backend, tile, dtype):
-    if tile.dtype == dtype:
-        return tile
-    return tile.astype(dtype, order="F") if backend.name != "array-api" else (
-        backend.xp.astype(tile, backend.dtype(dtype))
-    )
 
 
 def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progress=None):
@@ -43,36 +37,27 @@ def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progre
     X : array of shape (n, c)
     """
     backend = storage.backend
-    xp = backend.xp
     nt = storage.nt
-    work = np.dtype(dtype)
+    work = backend.dtype(dtype)
     blocks = [None] * nt
     order = range(nt - 1, -1, -1) if transpose else range(nt)
     with phase(progress, "solve", total=nt, unit="tiles") as bar:
         for i in order:
             rows = storage.bounds(i)
-            rhs = B[rows, :]
-            rhs = _as_work(backend, rhs, work)
-            rhs = xp.asarray(rhs, copy=True) if backend.name == "array-api" else rhs.copy("F")
+            rhs = backend.astype(B[rows, :], work)
+            rhs = backend.copy(rhs, fortran=True)
             others = range(i + 1, nt) if transpose else range(i)
             for k in others:
                 if transpose:
-                    L = _as_work(backend, storage.tile(k, i), work)
-                    rhs = rhs - xp.linalg.matrix_transpose(L) @ blocks[k] if (
-                        backend.name == "array-api") else _sub_at(rhs, L.T @ blocks[k])
+                    L = backend.astype(storage.tile(k, i), work)
+                    rhs = backend.subtract(rhs, L.T @ blocks[k])
                 else:
-                    L = _as_work(backend, storage.tile(i, k), work)
-                    rhs = rhs - L @ blocks[k] if backend.name == "array-api" else (
-                        _sub_at(rhs, L @ blocks[k]))
-            diag = _as_work(backend, storage.tile(i, i), work)
+                    L = backend.astype(storage.tile(i, k), work)
+                    rhs = backend.subtract(rhs, L @ blocks[k])
+            diag = backend.astype(storage.tile(i, i), work)
             blocks[i] = backend.trsm_left_lower(diag, rhs, trans=transpose)
             bar.advance()
-    return xp.concat(blocks, axis=0) if backend.name == "array-api" else xp.concatenate(blocks)
-
-
-def _sub_at(target, value):
-    target -= value
-    return target
+    return backend.concat(blocks, axis=0)
 
 
 def cholesky_solve(storage, B, *, dtype=np.float64, progress=None):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ..backend import NotPositiveDefiniteError, backend_for
+from ..backend import NotPositiveDefiniteError, backend_for, numpy_dtype
 from ..linalg import DenseStorage, PackedStorage, TileStorage, cholesky_solve, tiled_cholesky
 from ..memory import check_budget, parse_budget
 from ..validation import check_finite_rows, check_matrix, check_nonnegative
@@ -93,7 +93,8 @@ def factorize(K, reg=0.0, *, overwrite=False, tile_size=None, memory_budget=None
         storage = DenseStorage(K, tile_size)
     else:
         backend = backend_for(K)
-        dtype = K.dtype if np.dtype(K.dtype) in (np.float32, np.float64) else np.float64
+        dtype = numpy_dtype(K.dtype)
+        dtype = dtype if dtype in (np.float32, np.float64) else np.float64
         storage = PackedStorage(K.shape[0], tile_size, dtype, backend, memory_budget)
         for i in range(storage.nt):
             for j in range(i + 1):
@@ -186,6 +187,10 @@ def solve(
 def solve_general(K, Y, reg=0.0, method="lu_or_lstsq", *, memory_budget=None, failed=None):
     """LU, then least squares if singular, on a dense float64 host copy of ``K + reg I``.
 
+    This fallback runs on the host (SciPy's LAPACK): ``K`` and ``Y`` are copied
+    from their device explicitly through the backend, and ``alpha`` is copied
+    back to ``K``'s device.
+
     Parameters
     ----------
     K : array of shape (n, n)
@@ -201,7 +206,7 @@ def solve_general(K, Y, reg=0.0, method="lu_or_lstsq", *, memory_budget=None, fa
 
     Returns
     -------
-    alpha : ndarray
+    alpha : array of shape (n,) or (n, c), float64, on ``K``'s device
     info : SolveInfo
     """
     failed = [] if failed is None else failed
@@ -213,6 +218,10 @@ def solve_general(K, Y, reg=0.0, method="lu_or_lstsq", *, memory_budget=None, fa
     A = np.array(backend.to_numpy(K), dtype=np.float64)
     A[np.diag_indices(n)] += reg
     B = np.asarray(backend.to_numpy(Y) if hasattr(Y, "__array_namespace__") else Y, np.float64)
+
+    def on_device(alpha):
+        return backend.asarray(alpha)
+
     if method == "lu_or_lstsq":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
@@ -220,7 +229,7 @@ def solve_general(K, Y, reg=0.0, method="lu_or_lstsq", *, memory_budget=None, fa
         u = np.abs(np.diag(lu))
         if u.min() > n * np.finfo(np.float64).eps * u.max():
             alpha = scipy.linalg.lu_solve((lu, piv), B, check_finite=False)
-            return alpha, SolveInfo("lu", "dense", failed)
+            return on_device(alpha), SolveInfo("lu", "dense", failed)
         ratio = u.min() / u.max()
         reason = f"lu: matrix is numerically singular (min |U_ii| / max |U_ii| = {ratio:.2e})"
         failed.append(reason)
@@ -229,4 +238,4 @@ def solve_general(K, Y, reg=0.0, method="lu_or_lstsq", *, memory_budget=None, fa
         A = np.array(backend.to_numpy(K), dtype=np.float64)
         A[np.diag_indices(n)] += reg
     alpha = scipy.linalg.lstsq(A, B, check_finite=False, lapack_driver="gelsd")[0]
-    return alpha, SolveInfo("lstsq", "dense", failed)
+    return on_device(alpha), SolveInfo("lstsq", "dense", failed)

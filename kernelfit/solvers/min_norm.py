@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
-from ..backend import backend_for
+from ..backend import backend_for, to_numpy
 from ..gram_builder import gram, kernel_matvec
 from ..validation import check_finite_rows, check_matrix, check_positive, check_same_rows
 from .exact import solve
@@ -27,7 +27,8 @@ class MinNormResult:
 
     Attributes
     ----------
-    w : ndarray of shape (d,) or (d, c)
+    w : array of shape (d,) or (d, c)
+        On the device of ``X``.
     method : str
         ``"dual"``, ``"pinv"`` or ``"lstsq"``.
     norm : float
@@ -45,13 +46,21 @@ class MinNormResult:
     rank: int
 
 
-def _linear_problem(X, y):
+def _linear_problem(X, y, backend=None):
+    """``X`` and ``y`` checked and cast to float64 on ``backend`` (the host by default)."""
     X = check_matrix(X, "X")
     y = check_matrix(y, "y", allow_1d=True)
     check_same_rows(X, y)
     check_finite_rows(X, "X")
     check_finite_rows(y, "y")
-    return np.asarray(X, np.float64), np.asarray(y, np.float64)
+    if backend is None:  # explicit device -> host copies
+        return np.asarray(to_numpy(X), np.float64), np.asarray(to_numpy(y), np.float64)
+    return (backend.astype(backend.asarray(X), np.float64),
+            backend.astype(backend.asarray(y), np.float64))
+
+
+def _norm(xp, a) -> float:
+    return float(xp.sqrt(xp.sum(a * a)))
 
 
 def min_norm(X, y, method="dual"):
@@ -66,25 +75,30 @@ def min_norm(X, y, method="dual"):
         on the linear Gram matrix; exact when ``X`` has full row rank (``d >= n``);
         it falls back to least squares, with a warning, when ``X X^T`` is singular.
         ``"pinv"``: ``w = pinv(X) y``. ``"lstsq"``: LAPACK ``gelsd``. Both handle
-        rank-deficient ``X`` and any shape.
+        rank-deficient ``X`` and any shape. ``"dual"`` and ``"pinv"`` run on
+        the device of ``X``; ``"lstsq"`` is LAPACK-only and runs on the host
+        (``X`` and ``y`` are copied there and ``w`` back, explicitly).
 
     Returns
     -------
     MinNormResult
     """
-    X, y = _linear_problem(X, y)
+    if method not in ("dual", "pinv", "lstsq"):
+        raise ValueError(f"method must be 'dual', 'pinv' or 'lstsq'; found {method!r}")
+    backend = backend_for(check_matrix(X, "X"))
+    X, y = _linear_problem(X, y, backend)
+    xp = backend.xp
     if method == "dual":
-        alpha = solve(gram(X, kernel="linear"), y)
+        alpha = solve(gram(X, kernel="linear", device=backend), y)
         w = X.T @ alpha
     elif method == "pinv":
-        w = np.linalg.pinv(X) @ y
-    elif method == "lstsq":
-        w = scipy.linalg.lstsq(X, y, lapack_driver="gelsd", check_finite=False)[0]
+        w = xp.linalg.pinv(X) @ y
     else:
-        raise ValueError(f"method must be 'dual', 'pinv' or 'lstsq'; found {method!r}")
-    resid = float(np.linalg.norm(X @ w - y) / max(np.linalg.norm(y), np.finfo(float).tiny))
-    rank = int(np.linalg.matrix_rank(X))
-    return MinNormResult(w, method, float(np.linalg.norm(w)), resid, rank)
+        w = backend.asarray(scipy.linalg.lstsq(backend.to_numpy(X), backend.to_numpy(y),
+                                               lapack_driver="gelsd", check_finite=False)[0])
+    resid = _norm(xp, X @ w - y) / max(_norm(xp, y), np.finfo(float).tiny)
+    rank = int(xp.linalg.matrix_rank(X))
+    return MinNormResult(w, method, _norm(xp, w), resid, rank)
 
 
 @dataclass
@@ -108,7 +122,7 @@ class SGDResult:
 
 
 def sgd_linear(X, y, lr, epochs, w0=None, *, batch_size=1, seed=0, progress=None):
-    """Plain SGD on the squared loss ``(x_i . w - y_i)^2 / 2``, recording the distance to
+    """Plain SGD on the squared loss ``(x_i^T w - y_i)^2 / 2``, recording the distance to
     the minimum-norm solution.
 
     Parameters
@@ -130,6 +144,10 @@ def sgd_linear(X, y, lr, epochs, w0=None, *, batch_size=1, seed=0, progress=None
     Returns
     -------
     SGDResult
+
+    Notes
+    -----
+    Runs on the host: device arrays are copied to NumPy explicitly first.
     """
     from ..progress import phase
 
@@ -143,7 +161,7 @@ def sgd_linear(X, y, lr, epochs, w0=None, *, batch_size=1, seed=0, progress=None
     w = np.zeros(d) if w0 is None else np.array(check_matrix(w0, "w0", ndim=1), np.float64)
     if w.shape != (d,):
         raise ValueError(f"w0 must have shape {(d,)}; found {w.shape}")
-    w_star = min_norm(X, y, method="lstsq").w
+    w_star = np.asarray(min_norm(X, y, method="lstsq").w)
     result = SGDResult(w, w_min_norm=w_star)
     rng = np.random.default_rng(seed)
     with phase(progress, "sgd", total=int(epochs), unit="epochs") as bar:
@@ -181,6 +199,8 @@ def rkhs_norm(alpha, K=None, *, X=None, kernel="gaussian", per_output=False, **k
     Returns
     -------
     float or ndarray of shape (c,)
+        Computed on the device of ``K`` (or ``X``); only the ``c`` norms
+        reach the host.
     """
     alpha = check_matrix(alpha, "alpha", allow_1d=True)
     check_finite_rows(alpha, "alpha")
@@ -197,11 +217,12 @@ def rkhs_norm(alpha, K=None, *, X=None, kernel="gaussian", per_output=False, **k
         Ka = K @ backend.asarray(alpha, dtype=K.dtype)
     else:
         check_same_rows(X, alpha, "X", "alpha")
-        Ka = kernel_matvec(X, X, alpha, kernel, **kernel_params)
-    backend = backend_for(Ka)
-    Ka = np.asarray(backend.to_numpy(Ka), np.float64)
-    A = np.asarray(backend_for(alpha).to_numpy(alpha), np.float64)
+        backend = backend_for(check_matrix(X, "X"), kernel_params.pop("device", "auto"))
+        Ka = kernel_matvec(X, X, alpha, kernel, device=backend, **kernel_params)
+    xp = backend.xp
+    Ka = backend.astype(Ka, np.float64)
+    A = backend.astype(backend.asarray(alpha), np.float64)
     if A.ndim == 1:
         A, Ka = A[:, None], Ka[:, None]
-    sq = np.clip(np.sum(A * Ka, axis=0), 0.0, None)
+    sq = np.clip(backend.to_numpy(xp.sum(A * Ka, axis=0)), 0.0, None)
     return np.sqrt(sq) if per_output else float(np.sqrt(sq.sum()))

@@ -140,7 +140,7 @@ def test_cuda_without_gpu_says_how_to_install():
 
     if cuda_available():
         pytest.skip("a GPU is present")
-    with pytest.raises(RuntimeError, match=r"kernelfit\[gpu\]"):
+    with pytest.raises(RuntimeError, match=r"kernelfit\[gpu-cuda12\]"):
         kf.gram(np.ones((3, 2)), bandwidth=1.0, device="cuda")
 
 

@@ -1,0 +1,209 @@
+"""The public numerics on a second, emulated device (array-api-strict's ``device1``).
+
+array-api-strict refuses to mix arrays of different devices and to turn an
+array that is not on its default device into NumPy (``np.asarray``). The
+``strict_devices`` fixture also makes ``__dlpack__`` refuse such arrays, so
+any copy to the host that does not go through a backend's explicit
+``to_numpy`` (which moves the array to the default device first) fails here.
+This is how the GPU paths stay free of silent host round trips without a GPU.
+Every result is checked against NumPy/SciPy and for the device it lives on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+from scipy.spatial.distance import cdist
+
+import kernelfit as kf
+from kernelfit.backend import backend_for, to_numpy
+
+xps = pytest.importorskip("array_api_strict")
+DEVICE = xps.Device("device1")
+DEFAULT = xps.__array_namespace_info__().default_device()
+
+
+@pytest.fixture(autouse=True)
+def strict_devices(monkeypatch):
+    """Arrays off the default device refuse ``__dlpack__`` (a silent host copy)."""
+    from array_api_strict._array_object import Array
+
+    original = Array.__dlpack__
+
+    def guarded(self, *args, **kwargs):
+        if self.device != DEFAULT:
+            raise RuntimeError(f"silent host copy of an array on {self.device}")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Array, "__dlpack__", guarded)
+
+
+def on_device(a):
+    return xps.asarray(np.asarray(a), device=DEVICE)
+
+
+def host(a):
+    """Explicit copy for the comparisons (through the backend's only host path)."""
+    return to_numpy(a)
+
+
+def gaussian_reference(X, Z, sigma):
+    return np.exp(-cdist(X, Z, "sqeuclidean") / (2 * sigma**2))
+
+
+def tolerance(dtype):
+    return {"rtol": 2e-5, "atol": 2e-6} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+
+
+def test_the_fixture_catches_a_silent_host_copy():
+    x = on_device(np.ones(3))
+    with pytest.raises(RuntimeError, match="silent host copy"):
+        np.from_dlpack(x)
+    with pytest.raises((RuntimeError, ValueError)):
+        np.asarray(x)
+    np.testing.assert_array_equal(host(x), np.ones(3))  # the explicit path works
+
+
+def test_backend_for_keeps_the_device():
+    backend = backend_for(on_device(np.ones((2, 2))))
+    assert backend.array_device == DEVICE
+    assert backend.asarray(np.zeros(3)).device == DEVICE  # explicit host -> device
+    assert backend.zeros((2,), np.float64).device == DEVICE
+    assert backend_for(np.ones(2), backend) is backend  # a resolved backend passes through
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gram_stays_on_the_device(rng, dtype):
+    X = rng.standard_normal((37, 5)).astype(dtype)
+    Z = rng.standard_normal((11, 5)).astype(dtype)
+    K = kf.gram(on_device(X), bandwidth=1.7, block_size=16)
+    KZ = kf.gram(on_device(X), on_device(Z), bandwidth=1.7, block_size=16)
+    assert K.device == DEVICE and KZ.device == DEVICE
+    np.testing.assert_allclose(host(K), gaussian_reference(X, X, 1.7), **tolerance(dtype))
+    np.testing.assert_allclose(host(KZ), gaussian_reference(X, Z, 1.7), **tolerance(dtype))
+
+
+def test_gram_with_the_median_bandwidth_on_the_device(rng):
+    X = rng.standard_normal((20, 3))
+    K = kf.gram(on_device(X))
+    assert K.device == DEVICE
+    np.testing.assert_allclose(host(K), kf.gram(X), rtol=1e-12)
+
+
+def test_kernel_matvec_stays_on_the_device(rng):
+    X, Z = rng.standard_normal((30, 4)), rng.standard_normal((25, 4))
+    V = rng.standard_normal((25, 3))
+    out = kf.kernel_matvec(on_device(X), on_device(Z), on_device(V), bandwidth=2.0,
+                           block_size=8)
+    assert out.device == DEVICE
+    np.testing.assert_allclose(host(out), gaussian_reference(X, Z, 2.0) @ V, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype,reg", [(np.float32, 0.0), (np.float64, 0.0), (np.float64, 0.3)])
+def test_solve_stays_on_the_device(rng, dtype, reg):
+    X = rng.standard_normal((40, 6))
+    K = gaussian_reference(X, X, 2.0) + 1e-3 * np.eye(40)
+    y = rng.standard_normal((40, 2))
+    alpha = kf.solve(on_device(K.astype(dtype)), on_device(y.astype(dtype)), reg=reg,
+                     tile_size=16)
+    assert alpha.device == DEVICE
+    expected = scipy.linalg.solve(K.astype(dtype).astype(np.float64) + reg * np.eye(40), y)
+    rtol = 2e-3 if dtype == np.float32 else 1e-8  # float32: cond(K) ~ 1e3
+    np.testing.assert_allclose(host(alpha), expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+
+
+def test_mixed_precision_refinement_from_device_data(rng):
+    """A float32 factor on the device, corrected to float64 accuracy; the n x c
+    refinement vectors go through the backend's explicit host copies."""
+    from kernelfit.linalg import PackedStorage, tiled_cholesky
+    from kernelfit.solvers.mixed import refine_solution
+
+    X = rng.standard_normal((48, 5))
+    y = rng.standard_normal(48)
+    Xd = on_device(X)
+    backend = backend_for(Xd)
+    kernel = kf.make_kernel("gaussian", bandwidth=2.0)
+    storage = PackedStorage(48, 16, np.float32, backend)
+    kf.gram(xps.astype(Xd, xps.float32), kernel=kernel, out=storage)
+    assert storage.tile(0, 0).device == DEVICE
+    storage.add_to_diagonal(0.1)
+    tiled_cholesky(storage)
+    alpha, info = refine_solution(storage, Xd, on_device(y), kernel, reg=0.1)
+    expected = scipy.linalg.solve(gaussian_reference(X, X, 2.0) + 0.1 * np.eye(48), y)
+    np.testing.assert_allclose(host(alpha), expected, rtol=1e-9, atol=1e-11)
+    assert info.residuals[-1] < 1e-12
+
+
+def test_lu_fallback_copies_explicitly_and_returns_to_the_device(rng):
+    K = np.array([[1.0, 2.0], [2.0, 1.0]])  # indefinite: the Cholesky fails
+    y = np.array([1.0, 0.0])
+    with pytest.warns(kf.solvers.SolverFallbackWarning):
+        alpha = kf.solve(on_device(K), on_device(y))
+    assert alpha.device == DEVICE
+    np.testing.assert_allclose(host(alpha), np.linalg.solve(K, y), rtol=1e-12)
+
+
+def test_rkhs_norm_from_device_arrays(rng):
+    X = rng.standard_normal((30, 4))
+    alpha = rng.standard_normal((30, 2))
+    K = gaussian_reference(X, X, 1.5)
+    expected = np.sqrt(np.trace(alpha.T @ K @ alpha))
+    assert kf.rkhs_norm(on_device(alpha), on_device(K)) == pytest.approx(expected, rel=1e-12)
+    norm = kf.rkhs_norm(on_device(alpha), X=on_device(X), bandwidth=1.5, block_size=8)
+    assert norm == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["dual", "pinv", "lstsq"])
+def test_min_norm_stays_on_the_device(rng, method):
+    X = rng.standard_normal((8, 20))
+    y = rng.standard_normal(8)
+    result = kf.min_norm(on_device(X), on_device(y), method=method)
+    assert result.w.device == DEVICE
+    expected = np.linalg.lstsq(X, y, rcond=None)[0]  # the minimum-norm solution
+    np.testing.assert_allclose(host(result.w), expected, rtol=1e-8, atol=1e-10)
+    assert result.rank == 8
+    assert result.residual < 1e-10
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gabor_transform_stays_on_the_device(rng, dtype):
+    from kernelfit.features import GaborTransform
+
+    images = rng.random((5, 12, 12, 2))
+    transform = GaborTransform(n_scales=2, max_order=2, dtype=dtype, batch_size=2).fit(images)
+    features = transform.transform(on_device(images))
+    assert features.device == DEVICE
+    assert str(features.dtype).endswith(dtype)
+    np.testing.assert_allclose(host(features), transform.transform(images),
+                               **tolerance(np.dtype(dtype)))
+
+
+def test_patch_encoder_on_the_device(rng):
+    """The random-convolution encoding: the array-API path on ``device1`` against the
+    in-place NumPy path, and the NumPy path against a direct loop over patches."""
+    from array_api_compat import array_namespace
+
+    from kernelfit.features.conv_encoding import PatchEncoder
+
+    images = rng.random((3, 9, 9, 2)) * 255
+    d, k = 3 * 3 * 2, 5
+    filters, offsets = rng.standard_normal((d, k)), rng.standard_normal(k)
+    args = (filters, offsets, 0.25, (9, 9, 2), 3, 2, 10.0, 2, np.float64, 2)
+    reference = PatchEncoder(np, *args).encode(images, np.empty((3, k, 2, 4)))
+    xp = array_namespace(on_device(images))
+    encoder = PatchEncoder(xp, *args, device=DEVICE)
+    out = xp.zeros((3, k, 2, 4), dtype=xp.float64, device=DEVICE)
+    features = encoder.encode(on_device(images), out)
+    assert features.device == DEVICE
+    np.testing.assert_allclose(host(features), reference, rtol=1e-12, atol=1e-10)
+    # Independent check of one image, filter and sign: soft threshold, summed per quadrant.
+    patches = np.array([images[0, r:r + 3, c:c + 3, :].ravel()
+                        for r in range(0, 7, 2) for c in range(0, 7, 2)])
+    patches -= patches.mean(axis=1, keepdims=True)
+    patches /= np.sqrt(patches.var(axis=1, ddof=1, keepdims=True) + 10.0)
+    z = patches @ filters[:, 1] + offsets[1]
+    positive = np.maximum(z - 0.25, 0).reshape(4, 4)
+    quadrants = [positive[:2, :2].sum(), positive[:2, 2:].sum(),
+                 positive[2:, :2].sum(), positive[2:, 2:].sum()]
+    np.testing.assert_allclose(reference[0, 1, 0], quadrants, rtol=1e-10, atol=1e-12)
