@@ -161,9 +161,9 @@ class _ExactKernelModel(BaseEstimator):
             self.solver_ = info.method
             finished = True
         finally:
-            if finished:  # out-of-core tiles are deleted only once they are no longer needed
+            if finished or not opened.keep:  # tiles a user's scratch_dir holds stay to resume
                 discard_tile_storage(opened)
-            else:  # interrupted: out-of-core tiles stay for the next run to resume
+            else:
                 storage.close()
             if kept is not None:
                 discard_tile_storage(kept)
@@ -205,8 +205,15 @@ class _ExactKernelModel(BaseEstimator):
             )
             if opened.gram_done:
                 return opened, kept
-            gram(Xb, kernel=self.kernel_, dtype=dtype, out=opened.storage,
-                 progress=self.progress)
+            try:
+                gram(Xb, kernel=self.kernel_, dtype=dtype, out=opened.storage,
+                     progress=self.progress)
+            except BaseException:
+                if opened.keep:
+                    opened.storage.close()
+                else:
+                    discard_tile_storage(opened)
+                raise
         if reg:
             opened.storage.add_to_diagonal(reg)
         if opened.directory is not None:

@@ -12,7 +12,8 @@ import sys
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_MODULES = ("experiment_cmd", "datasets_cmd", "bench_cmd", "randomize", "reproduce_cmd")
+_COMMAND_MODULES = ("experiment_cmd", "datasets_cmd", "cache_cmd", "bench_cmd", "randomize",
+                    "reproduce_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,14 +45,37 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from .interrupts import Interrupted, signals_as_interrupts
+
     try:
-        return int(args.func(args) or 0)
+        with signals_as_interrupts():
+            if args.command != "cache":
+                _remove_stale_scratch(getattr(args, "scratch_dir", None))
+            return int(args.func(args) or 0)
+    except Interrupted as stop:
+        print(f"interrupted ({stop})", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except (ValueError, TypeError, OSError, MemoryError, RuntimeError) as exc:
         print(f"kernelfit {args.command}: error: {exc}", file=sys.stderr)
         return 1
+
+
+def _remove_stale_scratch(scratch_dir) -> None:
+    """Delete scratch directories left by kernelfit runs that ended (see ``kernelfit cache``)."""
+    import tempfile
+
+    from ..linalg.scratch import remove_stale_scratch_dirs
+    from ..memory import format_bytes
+
+    removed = remove_stale_scratch_dirs([tempfile.gettempdir(), scratch_dir])
+    if removed:
+        total = format_bytes(sum(r.nbytes for r in removed))
+        print(f"kernelfit: removed {len(removed)} scratch director"
+              f"{'y' if len(removed) == 1 else 'ies'} ({total}) left by runs that ended: "
+              f"{', '.join(str(r.path) for r in removed)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 :func:`open_tile_storage` picks the storage from the memory budget (or takes a
 forced choice) and, for out-of-core storage, opens the tile file under a
-scratch directory named after a fingerprint of the problem. A run that was
-killed leaves that directory behind; the next run of the same problem (same
-data, kernel, ridge, dtype and tile size) finds it and continues from the last
-finished Gram matrix or panel. :func:`discard_tile_storage` removes it once the
-fit has succeeded.
+scratch directory named after a fingerprint of the problem. Under a
+``scratch_dir`` the user chose, a run that was interrupted or killed leaves that
+directory behind, and the next run of the same problem (same data, kernel,
+ridge, dtype and tile size) finds it and continues from the last finished Gram
+matrix or panel; in the system temporary directory it is deleted on every exit
+that Python sees (see :mod:`.scratch` for the rest). :func:`discard_tile_storage`
+removes it once the fit has succeeded.
 
 :func:`open_kept_kernel` places the float64 copy of ``K`` that mixed precision
 refines against: packed in RAM beside the float32 factor when both fit the
@@ -27,6 +29,7 @@ import numpy as np
 
 from ..memory import check_budget, format_bytes, parse_budget
 from .out_of_core import OutOfCoreStorage
+from .scratch import claim_scratch_dir, new_scratch_dir
 from .storage import PackedStorage, TileStorage, default_tile_size
 
 __all__ = ["KEEP_KERNEL", "STORAGES", "OpenedStorage", "TeeTiles", "discard_tile_storage",
@@ -54,6 +57,10 @@ class OpenedStorage:
         Factorized panels found on disk (0 for a fresh or packed storage).
     budget_left : int or None
         For a kept kernel: bytes of the memory budget left for the factor.
+    keep : bool
+        The out-of-core directory is under a scratch directory the user chose,
+        so an interrupted run leaves it to be resumed; otherwise it is deleted
+        on every exit.
     """
 
     storage: TileStorage
@@ -61,6 +68,7 @@ class OpenedStorage:
     gram_done: bool = False
     panels_done: int = 0
     budget_left: int | None = None
+    keep: bool = False
 
 
 def problem_fingerprint(X, kernel, reg: float, dtype, tile_size: int) -> str:
@@ -93,7 +101,9 @@ def open_tile_storage(X, kernel, reg, dtype, backend, *, storage="auto", tile_si
         RAM allowed for the tiles (packed) or the working set (out-of-core).
     scratch_dir : str or path, optional
         Parent of the out-of-core directory; the system temporary directory
-        when None.
+        when None. Tiles under a given ``scratch_dir`` are kept when a run is
+        interrupted, for the same call to resume; tiles in the system temporary
+        directory are not.
 
     Returns
     -------
@@ -127,7 +137,9 @@ def open_tile_storage(X, kernel, reg, dtype, backend, *, storage="auto", tile_si
     directory = os.path.join(parent, f"kernelfit-tiles-{fingerprint[:16]}")
     st = OutOfCoreStorage(n, directory, tile, dtype, memory_budget=budget, resume=True,
                           fingerprint=fingerprint)
-    return OpenedStorage(st, directory, st.gram_done, st.panels_done)
+    keep = scratch_dir is not None
+    claim_scratch_dir(directory, keep=keep)
+    return OpenedStorage(st, directory, st.gram_done, st.panels_done, keep=keep)
 
 
 def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=None,
@@ -189,7 +201,7 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
     parent = _scratch_parent(scratch_dir, "the float64 copy of K")
     if keep == "auto" and shutil.disk_usage(parent).free <= 1.1 * need64:
         return None
-    directory = tempfile.mkdtemp(prefix="kernelfit-kernel-", dir=parent)
+    directory = new_scratch_dir(parent, "kernelfit-kernel-")
     try:
         st = OutOfCoreStorage(n, directory, tile, np.float64, memory_budget=max(
             budget - need32, working))
