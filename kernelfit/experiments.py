@@ -11,7 +11,6 @@ streamed into the Gram tiles (:func:`kernelfit.streamed.solve_streamed`).
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -21,13 +20,12 @@ from .gram_builder import kernel_matvec, symmetric_matvec
 from .kernels import make_kernel
 from .memory import parse_budget
 from .memory_usage import AnonymousPeak, peak_rss
+from .model_selection import AUTO_BANDWIDTH_FACTORS, select_bandwidth
 from .progress import phase
 from .provenance import environment
 
 __all__ = [
-    "AUTO_BANDWIDTH_FACTORS",
     "DEFAULT_BANDWIDTH",
-    "BandwidthGridEdgeWarning",
     "ExperimentConfig",
     "ExperimentResult",
     "run_experiment",
@@ -37,19 +35,14 @@ __all__ = [
 #: (:mod:`kernelfit.streamed`).
 STREAMED_FEATURES = ("randconv",)
 
-#: Multiples of the median heuristic that ``bandwidth="auto"`` tries on a held-out
-#: part of the training set. Wide on purpose: on feature maps the best multiple is
-#: well above 1 (Gabor on MNIST: 1.4 to 2.8 in subset checks; see
-#: :mod:`kernelfit.features.registry`), on raw pixels below it.
-AUTO_BANDWIDTH_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
-
 #: Default Gaussian bandwidth (sigma, on pixels scaled to [0, 1]) per data set,
 #: chosen by held-out validation on the training set (see docs/cli.md). MNIST:
 #: 50,000 fitted, 10,000 scored; sigma = 5 and 5.25 tie and ties go to the
-#: larger bandwidth, as in :func:`select_bandwidth`. CIFAR-10: ``--bandwidth
-#: auto`` chose 0.5 x the median distance (6.549) on its 10,000 / 2,000 split, and
-#: an independent 10,000 / 2,000 split preferred it to 0.25, 0.35 and 0.7 x the
-#: median. Fashion-MNIST takes MNIST's earlier value, not validated on its own.
+#: larger bandwidth, as in :func:`~kernelfit.model_selection.select_bandwidth`.
+#: CIFAR-10: ``--bandwidth auto`` chose 0.5 x the median distance (6.549) on its
+#: 10,000 / 2,000 split, and an independent 10,000 / 2,000 split preferred it to
+#: 0.25, 0.35 and 0.7 x the median. Fashion-MNIST takes MNIST's earlier value, not
+#: validated on its own.
 DEFAULT_BANDWIDTH = {"mnist": 5.25, "fashion-mnist": 5.0, "cifar10": 6.55}
 
 
@@ -234,95 +227,6 @@ def _check_config(config) -> None:
     if config.dask:
         raise ValueError(f"features={config.features!r} runs on one machine; dask must be "
                          f"None; found {config.dask!r}")
-
-
-class BandwidthGridEdgeWarning(UserWarning):
-    """The held-out bandwidth choice is the smallest or largest candidate: the best
-    value may lie outside the grid searched."""
-
-
-def warn_if_at_grid_edge(best: float, candidates) -> None:
-    """Warn (:class:`BandwidthGridEdgeWarning`) when ``best`` is an end of ``candidates``."""
-    values = sorted(float(c) for c in candidates)
-    if len(values) < 2 or values[0] < best < values[-1]:
-        return
-    side = "smallest" if best == values[0] else "largest"
-    warnings.warn(
-        f"the held-out bandwidth search chose its {side} candidate, sigma = {best:.4g}; "
-        f"a {'smaller' if side == 'smallest' else 'larger'} sigma may validate better "
-        "(pass --bandwidth / bandwidth= to try one)", BandwidthGridEdgeWarning, stacklevel=4)
-
-
-def check_bandwidth_candidates(candidates) -> list[float]:
-    """The candidates as floats; refuses an empty grid and non-positive or non-finite values."""
-    values = [float(c) for c in candidates]
-    if not values:
-        raise ValueError("the bandwidth search needs at least one candidate; found none")
-    bad = [v for v in values if not (np.isfinite(v) and v > 0)]
-    if bad:
-        raise ValueError(f"bandwidth candidates must be positive and finite; found {bad}")
-    return values
-
-
-def pick_bandwidth(errors: dict) -> float:
-    """The candidate with the lowest held-out error (ties go to the larger bandwidth);
-    warns (:class:`BandwidthGridEdgeWarning`) when it is an end of the grid."""
-    best = min(errors, key=lambda b: (errors[b], -b))
-    warn_if_at_grid_edge(best, errors)
-    return best
-
-
-def select_bandwidth(X, y, kernel, candidates, seed=0, n_fit=10000, n_val=2000, reg=0.0,
-                     progress=None):
-    """Pick the bandwidth with the lowest error on a held-out part of the training set.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, d)
-    y : ndarray of shape (n,)
-        Training data only; the validation part is drawn from it.
-    kernel : str
-    candidates : sequence of float
-    seed : int, default 0
-        Seeds the split into fitted and held-out rows.
-    n_fit, n_val : int
-        Rows fitted and scored (``n_val`` at most a fifth of ``n``).
-    reg : float, default 0
-    progress : callable, optional
-        Progress callback, phase ``"bandwidth"`` (one step per candidate).
-
-    Returns
-    -------
-    best : float
-        Lowest validation error; ties go to the larger bandwidth.
-    errors : dict of float to float
-        Validation error of each candidate.
-
-    Raises
-    ------
-    ValueError
-        For no candidates, or a candidate that is not positive and finite.
-
-    Warns
-    -----
-    BandwidthGridEdgeWarning
-        If ``best`` is the smallest or the largest candidate.
-    """
-    from .estimators import KernelClassifier
-
-    candidates = check_bandwidth_candidates(candidates)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(y))
-    n_val = min(n_val, len(y) // 5)
-    val, fit = order[:n_val], order[n_val : n_val + n_fit]
-    errors = {}
-    with phase(progress, "bandwidth", total=len(candidates), unit="fits") as bar:
-        for bw in candidates:
-            clf = KernelClassifier(kernel=kernel, bandwidth=float(bw), reg=reg).fit(X[fit],
-                                                                                  y[fit])
-            errors[float(bw)] = float(np.mean(clf.predict(X[val]) != y[val]))
-            bar.advance()
-    return pick_bandwidth(errors), errors
 
 
 def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:

@@ -4,7 +4,7 @@
   :func:`kernelfit.features.median_bandwidth_from_gram` on the dense Gram (same
   sample of points, same seed).
 * :func:`select_bandwidth_from_gram`: the held-out choice of
-  :func:`kernelfit.experiments.select_bandwidth` (same split of the training set,
+  :func:`kernelfit.model_selection.select_bandwidth` (same split of the training set,
   same float64 exact solves), with the kernel formed from Gram entries instead of
   features.
 """
@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments import AUTO_BANDWIDTH_FACTORS, check_bandwidth_candidates, pick_bandwidth
 from ..features import gaussian_gram_from_linear, median_bandwidth_from_gram
 from ..progress import phase
+from .grid import check_bandwidth_candidates, pick_bandwidth
 from .held_out import check_held_out_budget, held_out_error, held_out_split
 
 __all__ = ["median_bandwidth_from_tiles", "select_bandwidth_from_gram"]
-
-#: Multiples of the median heuristic tried by the held-out choice (the same as
-#: the materialized path's).
-BANDWIDTH_GRID = AUTO_BANDWIDTH_FACTORS
 
 
 def median_bandwidth_from_tiles(view, sq_norms, sample: int = 1000, seed: int = 0) -> float:
@@ -54,8 +50,8 @@ def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=1
                                n_val=2000, reg=0.0, memory_budget: int, progress=None):
     """Pick the bandwidth with the lowest error on a held-out part of the training set.
 
-    The split is that of :func:`kernelfit.experiments.select_bandwidth`
-    (:func:`~kernelfit.streamed.held_out.held_out_split`): a seeded permutation, the
+    The split is that of :func:`kernelfit.model_selection.select_bandwidth`
+    (:func:`~kernelfit.model_selection.held_out_split`): a seeded permutation, the
     first ``min(n_val, n // 5)`` points held out, the next ``n_fit`` fitted with a
     float64 exact solve for each candidate.
 

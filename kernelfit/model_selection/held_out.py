@@ -1,10 +1,11 @@
-"""The held-out part of the training set shared by the streamed bandwidth and ridge choices.
+"""The held-out part of the training set shared by the bandwidth and ridge searches.
 
-Both choices split the training set as :func:`kernelfit.experiments.select_bandwidth`
-does (a permutation seeded by ``seed``; the first ``min(n_val, n // 5)`` points held
-out, the next ``n_fit`` fitted), gather the two blocks they need from the training
-Gram held in tiles, and score a float64 exact solve by its classification error on the
-held-out points. The test set is never seen.
+Every search splits the training set with :func:`held_out_split` (a permutation
+seeded by ``seed``; the first ``min(n_val, n // 5)`` points held out, the next
+``n_fit`` fitted). The searches on a Gram held in tiles gather the two blocks they
+need from it (:func:`held_out_blocks`) and score a float64 exact solve by its
+classification error on the held-out points (:func:`held_out_error`). The test set
+is never seen.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class HeldOutSplit:
 
 def held_out_split(y, *, seed=0, n_fit=10000, n_val=2000, what="the held-out choice"
                    ) -> HeldOutSplit:
-    """Split the training set as :func:`kernelfit.experiments.select_bandwidth` does.
+    """Split the training set into fitted and held-out points (every search's split).
 
     Parameters
     ----------

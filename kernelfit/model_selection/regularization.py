@@ -1,7 +1,7 @@
 r"""The ridge term chosen on a held-out part of the training set (``reg="auto"``).
 
 :func:`select_reg_from_gram` fits the held-out split of the bandwidth choice
-(:func:`~kernelfit.streamed.held_out.held_out_split`: the same seeded permutation,
+(:func:`~kernelfit.model_selection.held_out_split`: the same seeded permutation,
 at most 10,000 fitted and 2,000 held-out *training* images) once per ridge value
 ``reg_scale(kernel, sq_norms) * g`` for ``g`` in :func:`reg_grid` (:data:`REG_GRID`,
 without 0 for the linear kernel), with the kernel at the bandwidth in use, and keeps

@@ -185,7 +185,8 @@ def _table1_rows(store) -> list:
 
 
 def _environment(records) -> list:
-    record = next(iter(records.values()), None) if records else None
+    # Command steps (the network runs) record no versions: take an experiment's.
+    record = next((r for r in (records or {}).values() if "versions" in r), None)
     if record is None:
         from ..provenance import environment
 

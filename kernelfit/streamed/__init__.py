@@ -5,10 +5,10 @@
   :func:`kernelfit.experiments.run_experiment` for ``features="randconv"``;
 * :func:`plan_streamed_memory` (:mod:`~kernelfit.streamed.memory_plan`): its memory
   model, checked before anything is allocated;
-* :mod:`~kernelfit.streamed.bandwidth`: median and held-out bandwidths from a Gram
-  held in tiles; :mod:`~kernelfit.streamed.regularization`: the held-out ridge term
-  (``reg="auto"``), on the same split (:mod:`~kernelfit.streamed.held_out`);
-  :mod:`~kernelfit.streamed.kernel_tiles`: Gaussian kernels in place.
+* :mod:`~kernelfit.streamed.kernel_tiles`: Gaussian kernels in place.
+
+The bandwidth and ridge searches on the Gram held in tiles are in
+:mod:`kernelfit.model_selection`.
 """
 
 from .memory_plan import StreamedMemoryPlan, plan_streamed_memory

@@ -12,7 +12,7 @@ cannot be materialized. :func:`solve_streamed` instead
 3. turns both into Gaussian kernels in place (bandwidth given, the median heuristic,
    or a held-out choice on the training set) -- or, for ``kernel="linear"``, keeps
    the Grams as they are -- chooses ``reg`` on the held-out part of the training set
-   if asked (:mod:`~kernelfit.streamed.regularization`), keeps a packed copy of ``K``
+   if asked (:mod:`~kernelfit.model_selection.regularization`), keeps a packed copy of ``K``
    and adds ``reg`` to the diagonal of the original;
 4. factors it with the tiled Cholesky and solves in float64 (``"mixed"``: a float32
    factor refined against the stored ``K``);
@@ -55,13 +55,17 @@ from ..linalg import PackedStorage, cholesky_solve, tiled_cholesky
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import copy_tiles, tile_symmetric_matvec
 from ..memory import check_budget, parse_budget
+from ..model_selection import (
+    AUTO_BANDWIDTH_FACTORS,
+    median_bandwidth_from_tiles,
+    select_bandwidth_from_gram,
+    select_reg_from_gram,
+)
 from ..solvers.exact import SolverFallbackWarning, solve_general
 from ..solvers.mixed import RefinementInfo
 from ..solvers.stored_refinement import refine_with_stored_kernel
-from .bandwidth import BANDWIDTH_GRID, median_bandwidth_from_tiles, select_bandwidth_from_gram
 from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
 from .memory_plan import plan_streamed_memory
-from .regularization import select_reg_from_gram
 
 __all__ = ["STREAMED_KERNELS", "StreamedSolution", "solve_streamed"]
 
@@ -207,7 +211,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         linear kernel.
     reg : float or "auto", default 0
         Ridge term added to the diagonal of ``K``; ``"auto"``: the held-out choice among
-        :data:`~kernelfit.streamed.regularization.REG_GRID` (without 0 for the linear
+        :data:`~kernelfit.model_selection.REG_GRID` (without 0 for the linear
         kernel) times the kernel's mean diagonal (1 for the Gaussian,
         ``mean ||phi_i||^2`` for the linear kernel), at the bandwidth in use (chosen
         first when ``bandwidth="auto"``).
@@ -353,7 +357,7 @@ def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timin
     if bandwidth is None:
         return median, None
     best, errors = select_bandwidth_from_gram(
-        view, norms, y, [median * f for f in BANDWIDTH_GRID], seed=seed,
+        view, norms, y, [median * f for f in AUTO_BANDWIDTH_FACTORS], seed=seed,
         reg=0.0 if reg == "auto" else reg, memory_budget=room, progress=progress)
     timings["bandwidth_search"] = time.perf_counter() - t0
     return best, errors

@@ -9,7 +9,7 @@ from importlib.resources import files
 import pytest
 
 from kernelfit.cli import build_parser, main
-from kernelfit.experiments import AUTO_BANDWIDTH_FACTORS
+from kernelfit.model_selection import AUTO_BANDWIDTH_FACTORS
 
 DATA = os.environ.get("KERNELFIT_DATA")
 needs_mnist = pytest.mark.skipif(

@@ -7,16 +7,11 @@ import pytest
 import scipy.linalg
 from sklearn.metrics.pairwise import rbf_kernel
 
-from kernelfit.experiments import (
-    AUTO_BANDWIDTH_FACTORS,
-    ExperimentConfig,
-    run_experiment,
-    select_bandwidth,
-)
+from kernelfit.experiments import ExperimentConfig, run_experiment
 from kernelfit.features import RandomConvFeatures, median_bandwidth_from_gram
 from kernelfit.memory import MemoryBudgetError
+from kernelfit.model_selection import AUTO_BANDWIDTH_FACTORS, REG_GRID, select_bandwidth
 from kernelfit.streamed import plan_streamed_memory, solve_streamed
-from kernelfit.streamed.regularization import REG_GRID
 
 DATA = os.environ.get("KERNELFIT_DATA")
 needs_cifar = pytest.mark.skipif(

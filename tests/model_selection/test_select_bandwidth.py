@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 from sklearn.metrics.pairwise import rbf_kernel
 
-from kernelfit.experiments import (
+from kernelfit.model_selection import (
     BandwidthGridEdgeWarning,
     select_bandwidth,
     warn_if_at_grid_edge,
