@@ -9,8 +9,9 @@ the same run so that ratios are fair on a noisy machine:
     negligible alpha, in a child process: a crash is reported as a crash,
     and a size that cannot fit as the memory it would need;
 (c) the floor ``(n^3 / 3 + n^2 d) / R_gemm`` with ``R_gemm`` measured here,
-    for the row's dtype (SGEMM for float32 and mixed) and for float64, the
-    exact solve's floor against which every row is also compared.
+    on the device the solve runs on (cuBLAS on a GPU, with a synchronization
+    around the timer), for the row's dtype (SGEMM for float32 and mixed) and
+    for float64, the exact solve's floor against which every row is also compared.
 
 Where both run at the same n, ``mixed_over_float64`` is mixed's time over float64's.
 
@@ -34,19 +35,30 @@ BANDWIDTH = 5.0
 SKLEARN_ALPHA = 1e-10
 
 
-def gemm_rate(dtype, size=4096, repeats=3) -> float:
-    """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays."""
-    from scipy.linalg import blas
+def gemm_rate(dtype, size=4096, repeats=3, device="cpu") -> float:
+    """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays on ``device``.
 
+    The GEMM is the backend's in-place tile update ``C -= A B^T`` (BLAS on the
+    CPU, cuBLAS on a GPU), timed between two device synchronizations; one
+    untimed call first warms the library up.
+    """
+    from .backend import resolve_device
+
+    backend = resolve_device(device)
     rng = np.random.default_rng(1)
-    A = np.asfortranarray(rng.random((size, size)).astype(dtype))
-    B = np.asfortranarray(rng.random((size, size)).astype(dtype))
-    C = np.zeros((size, size), dtype=dtype, order="F")
-    fn = blas.sgemm if np.dtype(dtype) == np.float32 else blas.dgemm
+
+    def operand():
+        host = np.asfortranarray(rng.random((size, size)).astype(dtype))
+        return backend.copy(backend.asarray(host), fortran=True)
+
+    A, B, C = operand(), operand(), operand()
+    backend.gemm_nt(C, A, B)
     best = np.inf
     for _ in range(repeats):
+        backend.synchronize()
         t0 = time.perf_counter()
-        fn(1.0, A, B, 0.0, C, overwrite_c=1)
+        backend.gemm_nt(C, A, B)
+        backend.synchronize()
         best = min(best, time.perf_counter() - t0)
     return 2 * size**3 / best / 1e9
 
@@ -62,21 +74,26 @@ def _data(n: int, source: str):
     return rng.random((n, 784)) * 0.3, rng.integers(0, 10, n)
 
 
-def _child_kernelfit(n, dtype, source) -> dict:
+def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None) -> dict:
+    from .backend import resolve_device
     from .estimators import KernelClassifier
     from .gram_builder import symmetric_matvec
 
+    backend = resolve_device(device)
     X, y = _data(n, source)
     X = X.astype(np.float64 if dtype == "float64" else np.float32)
+    backend.synchronize()
     t0 = time.perf_counter()
     with AnonymousPeak() as anon:
-        clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype).fit(X, y)
+        clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype, device=backend.device,
+                               memory_budget=memory_budget).fit(X, y)
+    backend.synchronize()
     total = time.perf_counter() - t0
     Y = np.eye(len(clf.classes_))[np.searchsorted(clf.classes_, y)]
     if dtype == "mixed":
         resid = clf.refinement_.residuals[-1]
-    else:
-        KA = symmetric_matvec(X, clf.dual_coef_, clf.kernel_)
+    else:  # K alpha on the device, copied to the host explicitly before comparing with Y
+        KA = backend.to_numpy(symmetric_matvec(X, clf.dual_coef_, clf.kernel_, device=backend))
         resid = float(np.linalg.norm(KA - Y) / np.linalg.norm(Y))
     t = clf.timings_
     return {"seconds": total, "timings": t, "relative_residual": resid,
@@ -101,8 +118,9 @@ def _child_sklearn(n, dtype, source) -> dict:
     return {"seconds": seconds, "peak_rss": peak_rss()}
 
 
-def _run_child(kind, n, dtype, source, timeout) -> dict:
-    cmd = [sys.executable, "-m", "kernelfit.benchmarks", kind, str(n), dtype, source]
+def _run_child(kind, n, dtype, source, timeout, device="cpu", memory_budget=None) -> dict:
+    cmd = [sys.executable, "-m", "kernelfit.benchmarks", kind, str(n), dtype, source, device,
+           str(memory_budget or "")]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -120,7 +138,7 @@ def sklearn_bytes_needed(n: int, d: int = 784) -> int:
 
 
 def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklearn=True,
-                    timeout=7200, report=None) -> list[dict]:
+                    timeout=7200, report=None, device="cpu", memory_budget=None) -> list[dict]:
     """Run the benchmark; returns one row per (n, dtype).
 
     Parameters
@@ -135,8 +153,15 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
         Seconds allowed per child process.
     report : callable, optional
         Called with each finished row (the CLI prints it).
+    device : {"cpu", "cuda", "auto"}, default "cpu"
+        Where kernelfit solves and where the GEMM rate of the floor is measured.
+    memory_budget : int or str, optional
+        Passed to kernelfit (default: a share of the free memory of the device).
     """
+    from .backend import resolve_device
     from .memory import available_memory
+
+    device = resolve_device(device).device  # resolved once; the children get "cpu" / "cuda"
 
     rows = []
     for n in sizes:
@@ -150,10 +175,11 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
         flops = n**3 / 3 + n * n * 784
         by_dtype = {}
         for dtype in dtypes:
-            rate = gemm_rate(np.float64 if dtype == "float64" else np.float32)
-            rate64 = rate if dtype == "float64" else gemm_rate(np.float64)
-            ours = _run_child("kernelfit", n, dtype, source, timeout)
-            row = {"n": n, "dtype": dtype, "gemm_gflops": rate, "floor_seconds": flops / rate / 1e9,
+            rate = gemm_rate(np.float64 if dtype == "float64" else np.float32, device=device)
+            rate64 = rate if dtype == "float64" else gemm_rate(np.float64, device=device)
+            ours = _run_child("kernelfit", n, dtype, source, timeout, device, memory_budget)
+            row = {"n": n, "dtype": dtype, "device": device, "memory_budget": memory_budget,
+                   "gemm_gflops": rate, "floor_seconds": flops / rate / 1e9,
                    "float64_gemm_gflops": rate64, "float64_floor_seconds": flops / rate64 / 1e9,
                    "kernelfit": ours, "sklearn": sk}
             if ours.get("status") == "ok":
@@ -174,7 +200,9 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
     return rows
 
 
-if __name__ == "__main__":  # child process: python -m kernelfit.benchmarks KIND N DTYPE SOURCE
+# Child process: python -m kernelfit.benchmarks KIND N DTYPE SOURCE DEVICE BUDGET
+if __name__ == "__main__":
     kind, n, dtype, source = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     child = {"kernelfit": _child_kernelfit, "sklearn": _child_sklearn}[kind]
-    print(json.dumps(child(n, dtype, source)))
+    options = (sys.argv[5], sys.argv[6] or None) if kind == "kernelfit" else ()
+    print(json.dumps(child(n, dtype, source, *options)))

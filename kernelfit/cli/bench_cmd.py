@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 
 from ..memory import format_bytes
@@ -13,13 +14,31 @@ def register(sub) -> None:
     """Add ``bench`` with its ``solve`` benchmark."""
     p = sub.add_parser("bench", help="benchmarks (prints a table, writes JSON)")
     which = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    s = which.add_parser("solve", help="exact solve: kernelfit vs scikit-learn vs the floor")
-    s.add_argument("--n", type=int, nargs="+", default=[5000, 10000, 20000, 40000, 60000])
+    s = which.add_parser(
+        "solve", help="exact solve: kernelfit vs scikit-learn vs the floor",
+        description="For each n, time kernelfit's exact solve (Gram, tiled Cholesky, solve "
+        "or refinement, residual) and scikit-learn's KernelRidge, each in a child process, "
+        "against the floor (n^3/3 + n^2 d) / GEMM rate measured in the same run. Prints one "
+        "row per (n, dtype) as it finishes and writes them all as JSON.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    s.add_argument("--n", type=int, nargs="+", default=[5000, 10000, 20000, 40000, 60000],
+                   metavar="N", help="training-set sizes to time")
     s.add_argument("--dtype", nargs="+", default=["mixed", "float64"],
-                   choices=["mixed", "float64", "float32"])
-    s.add_argument("--data", choices=["mnist", "synthetic"], default="mnist")
-    s.add_argument("--no-sklearn", action="store_true")
-    s.add_argument("--json", default="bench/results/solve.json", metavar="PATH")
+                   choices=["mixed", "float64", "float32"],
+                   help="kernelfit precisions to time at each n ('mixed': float32 factor "
+                   "refined to float64 accuracy)")
+    s.add_argument("--data", choices=["mnist", "synthetic"], default="mnist",
+                   help="MNIST subsets (synthetic data beyond 60,000), or synthetic data")
+    s.add_argument("--no-sklearn", action="store_true",
+                   help="skip scikit-learn's KernelRidge")
+    s.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu",
+                   help="where kernelfit solves and the floor's GEMM rate is measured")
+    s.add_argument("--memory-budget", default=None, metavar="BYTES",
+                   help="kernelfit's memory budget, e.g. 100GiB (default: a share of the "
+                   "device's free memory)")
+    s.add_argument("--json", default="bench/results/solve.json", metavar="PATH",
+                   help="where the rows, versions and machine are written")
     s.set_defaults(func=run)
 
 
@@ -58,6 +77,7 @@ def run(args) -> int:
     from ..results_io import write_json
 
     rows = solve_benchmark(args.n, args.dtype, source=args.data, sklearn=not args.no_sklearn,
+                           device=args.device, memory_budget=args.memory_budget,
                            report=lambda row: print(format_row(row), flush=True))
     versions, machine = environment()
     write_json({
