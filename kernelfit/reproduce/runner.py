@@ -4,8 +4,8 @@ Each step goes through its individual command. A kernel step runs
 ``kernelfit mnist ... --json`` (its :func:`~kernelfit.reproduce.plan.experiment_command`)
 in a child process, so that its peak memory is its own (``ru_maxrss`` never
 goes down within a process) and a crash in native code ends that step, not the
-reproduction. The others run in this process through :func:`kernelfit.cli.main`
-with their own arguments (``kernelfit randomize ...``). A step that fails is
+reproduction. The others run their own command (``kernelfit randomize ...``) in a
+child process too (the reproduction never imports the CLI). A step that fails is
 recorded and the run goes on to the next; the report lists it, and the exit
 status says so.
 """
@@ -195,12 +195,13 @@ def _run_experiment(step, store: ResultStore, data_dir, download: bool, quiet: b
 
 
 def _run_command(step, store: ResultStore, data_dir, download: bool, quiet: bool) -> dict:
-    from ..cli import main
-
-    status = main([*step.argv, "--out", str(store.root / "nets"),
-                   *_data_flags(data_dir, download, quiet)])
+    """``kernelfit ARGV --out DIR/nets`` in a child process; returns its record."""
+    argv = [sys.executable, "-m", "kernelfit.cli", *step.argv, "--out",
+            str(store.root / "nets"), *_data_flags(data_dir, download, quiet)]
+    status = subprocess.run(argv, check=False).returncode
     if status != 0:
-        raise RuntimeError(f"kernelfit {' '.join(step.argv)} exited with status {status}")
+        how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        raise RuntimeError(f"kernelfit {' '.join(step.argv)} {how} (its output is above)")
     missing = [p for p in step.outputs if not (store.root / p).exists()]
     if missing:
         raise RuntimeError(f"kernelfit {' '.join(step.argv)} did not write {missing}")

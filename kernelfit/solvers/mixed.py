@@ -24,7 +24,7 @@ import numpy as np
 from ..gram_builder import symmetric_matvec
 from ..linalg import cholesky_solve
 
-__all__ = ["RefinementInfo", "default_tol", "refine", "refine_solution"]
+__all__ = ["RefinementInfo", "default_tol", "refine", "refine_solution", "tile_correction"]
 
 
 @dataclass
@@ -106,28 +106,20 @@ def refine_solution(storage, X, Y, kernel, *, reg=0.0, tol=None, max_iter=10,
                   progress=progress)
 
 
-def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, progress=None):
-    """Iterative refinement of ``(K + reg I) alpha = Y`` with any float64 product by ``K``.
+def tile_correction(factor):
+    """``R -> L^{-T} L^{-1} R`` in the factor's own precision, returned in float64.
 
     Parameters
     ----------
     factor : TileStorage
-        Holds the (low-precision) Cholesky factor of ``K + reg I``.
-    Y : array of shape (n,) or (n, c)
-    matvec : callable
-        ``matvec(alpha)`` returns ``K @ alpha`` in float64 (NumPy).
-    reg, tol, max_iter, min_gain, progress
-        As in :func:`refine_solution`.
+        Holds the (low-precision) Cholesky factor ``L``.
 
     Returns
     -------
-    alpha : ndarray of shape (n,) or (n, c), float64
-    info : RefinementInfo
+    callable
+        ``correction(R, progress=None)`` for ``R`` of shape (n,) or (n, c) (NumPy).
     """
     backend = factor.backend
-    Y64 = np.asarray(backend.to_numpy(Y) if not isinstance(Y, np.ndarray) else Y, np.float64)
-    y_norm = float(np.linalg.norm(Y64)) or 1.0
-    tol = default_tol(Y64.shape[0]) if tol is None else tol
 
     def correction(R, progress=None):
         # Solved in the factor's own precision, as in classical mixed-precision
@@ -140,6 +132,43 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
         rhs = backend.asarray((R / scale).astype(factor.dtype))
         step = cholesky_solve(factor, rhs, dtype=factor.dtype, progress=progress)
         return scale * np.asarray(backend.to_numpy(step), dtype=np.float64)
+
+    return correction
+
+
+def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, progress=None):
+    """Iterative refinement of ``(K + reg I) alpha = Y`` with any float64 product by ``K``.
+
+    The one refinement loop of kernelfit: local tiles, a stored ``K`` and the
+    Dask factor all run it.
+
+    Parameters
+    ----------
+    factor : TileStorage or callable
+        Holds the (low-precision) Cholesky factor of ``K + reg I``, or is a
+        correction ``factor(R, progress=None)`` returning an approximate
+        ``(K + reg I)^{-1} R`` in float64 (e.g. a solve on Dask workers).
+    Y : array of shape (n,) or (n, c)
+    matvec : callable
+        ``matvec(alpha)`` returns ``K @ alpha`` in float64 (NumPy).
+    reg, tol, max_iter, min_gain, progress
+        As in :func:`refine_solution`.
+
+    Returns
+    -------
+    alpha : ndarray of shape (n,) or (n, c), float64
+    info : RefinementInfo
+    """
+    if callable(factor):
+        correction = factor
+        Y64 = np.asarray(Y, np.float64)
+    else:
+        correction = tile_correction(factor)
+        backend = factor.backend
+        Y64 = np.asarray(backend.to_numpy(Y) if not isinstance(Y, np.ndarray) else Y,
+                         np.float64)
+    y_norm = float(np.linalg.norm(Y64)) or 1.0
+    tol = default_tol(Y64.shape[0]) if tol is None else tol
 
     alpha = correction(Y64, progress)
     info = RefinementInfo()
