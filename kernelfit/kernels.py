@@ -25,6 +25,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as device_of
 
+from .median_heuristic import bandwidth_from_squared_distances, median_sample
 from .validation import check_positive
 
 __all__ = ["KERNELS", "Kernel", "make_kernel", "median_bandwidth"]
@@ -281,18 +282,14 @@ KERNELS = (*_BLOCK_FUNCTIONS, "callable")
 def median_bandwidth(X, sample: int = 1000, seed: int = 0) -> float:
     """Median heuristic: the median pairwise Euclidean distance over a sample, over sqrt(2).
 
-    Deterministic for a given ``seed``. Used when ``bandwidth=None``.
+    Deterministic for a given ``seed`` (see :mod:`kernelfit.median_heuristic`). Used
+    when ``bandwidth=None``. The sample goes through the host (NumPy), in float64.
     """
     from .backend import backend_for
 
     Xn = backend_for(X).to_numpy(X)
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(Xn.shape[0], size=min(sample, Xn.shape[0]), replace=False)
-    S = np.asarray(Xn[np.sort(idx)], dtype=np.float64)
-    D = np.sqrt(_sqdist(np, S, S, True))
-    iu = np.triu_indices(S.shape[0], 1)
-    med = float(np.median(D[iu])) if iu[0].size else 1.0
-    return med / np.sqrt(2.0) if med > 0 else 1.0
+    S = np.asarray(Xn[median_sample(Xn.shape[0], sample, seed)], dtype=np.float64)
+    return bandwidth_from_squared_distances(_sqdist(np, S, S, True))
 
 
 def make_kernel(kernel="gaussian", *, bandwidth=None, degree=3, gamma=None, coef0=1.0, X=None):

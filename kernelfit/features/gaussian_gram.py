@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..median_heuristic import bandwidth_from_squared_distances, median_sample
 from ..validation import check_positive
 
 __all__ = ["gaussian_gram_from_linear", "median_bandwidth_from_gram"]
@@ -87,7 +88,8 @@ def gaussian_gram_from_linear(gram, row_sq_norms, col_sq_norms=None, *, bandwidt
 def median_bandwidth_from_gram(gram, sq_norms, sample: int = 1000, seed: int = 0) -> float:
     """Median heuristic from a symmetric linear Gram: median pairwise distance over sqrt(2).
 
-    Matches :func:`kernelfit.kernels.median_bandwidth` on the same sample of points.
+    Matches :func:`kernelfit.kernels.median_bandwidth` on the same points, seed and
+    sample size (:mod:`kernelfit.median_heuristic`).
 
     Parameters
     ----------
@@ -105,11 +107,7 @@ def median_bandwidth_from_gram(gram, sq_norms, sample: int = 1000, seed: int = 0
     float
         ``sigma`` for :func:`gaussian_gram_from_linear` (1.0 if all points coincide).
     """
-    n = gram.shape[0]
-    rng = np.random.default_rng(seed)
-    index = np.sort(rng.choice(n, size=min(int(sample), n), replace=False))
+    index = median_sample(gram.shape[0], sample, seed)
     norms = np.asarray(sq_norms, dtype=np.float64)[index]
-    distances = _squared_distances(np.asarray(gram[np.ix_(index, index)]), norms, norms)
-    upper = np.triu_indices(index.size, 1)
-    median = float(np.median(np.sqrt(distances[upper]))) if upper[0].size else 0.0
-    return median / np.sqrt(2.0) if median > 0 else 1.0
+    return bandwidth_from_squared_distances(
+        _squared_distances(np.asarray(gram[np.ix_(index, index)]), norms, norms))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..features import gaussian_gram_from_linear, median_bandwidth_from_gram
+from ..median_heuristic import median_sample
 from ..progress import phase
 from .grid import check_bandwidth_candidates, pick_bandwidth
 from .held_out import check_held_out_budget, held_out_error, held_out_split
@@ -37,13 +38,10 @@ def median_bandwidth_from_tiles(view, sq_norms, sample: int = 1000, seed: int = 
     -------
     float
     """
-    n = view.shape[0]
-    rng = np.random.default_rng(seed)
-    index = np.sort(rng.choice(n, size=min(int(sample), n), replace=False))
-    sub = view.take(index, index)
-    # Every point of the gathered sub-Gram is in the sample: the same median.
-    return median_bandwidth_from_gram(sub, np.asarray(sq_norms)[index], sample=index.size,
-                                      seed=seed)
+    index = median_sample(view.shape[0], sample, seed)
+    # Gather the sample's sub-Gram; every point in it is sampled: the same median.
+    return median_bandwidth_from_gram(view.take(index, index), np.asarray(sq_norms)[index],
+                                      sample=index.size)
 
 
 def select_bandwidth_from_gram(view, sq_norms, y, candidates, *, seed=0, n_fit=10000,
