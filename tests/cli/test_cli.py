@@ -114,9 +114,15 @@ def test_missing_data_lists_what_to_put_where(tmp_path, capsys, monkeypatch):
     assert "train-images-idx3-ubyte" in err
 
 
-def test_negative_reg_is_rejected(capsys):
-    code = main(["mnist", "--reg", "-1", "--quiet"]) if DATA else 1
+def test_negative_reg_is_rejected_before_any_data_is_read(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERNELFIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERNELFIT_CACHE", str(tmp_path / "cache"))
+    code = main(["mnist", "--reg", "-1", "--data-dir", str(tmp_path), "--no-download",
+                 "--quiet"])
+    err = capsys.readouterr().err
     assert code == 1
+    assert "reg must be a non-negative number or 'auto'" in err and "-1" in err
+    assert "train-images-idx3-ubyte" not in err  # refused before looking for the data
 
 
 def test_no_command_prints_help(capsys):

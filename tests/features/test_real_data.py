@@ -16,12 +16,13 @@ pytestmark = pytest.mark.slow
 
 def _load(name):
     from kernelfit import datasets
+    from kernelfit.datasets.errors import DatasetNotFoundError
 
     loader = {"mnist": datasets.load_mnist, "cifar10": datasets.load_cifar10}[name]
     try:
         return loader(download=False)
-    except Exception as error:  # data missing or unreadable here: nothing to check
-        pytest.skip(f"{name} not available: {error}")
+    except DatasetNotFoundError as error:  # no copy here (set KERNELFIT_DATA); any other
+        pytest.skip(f"{name} not found: {error}")  # error (a bad copy) fails the test
 
 
 def _subset(data, n_train, n_test):

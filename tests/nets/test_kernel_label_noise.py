@@ -5,11 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-try:
-    from kernelfit import KernelClassifier  # noqa: F401
-except (ImportError, AttributeError):
-    pytest.skip("kernelfit.KernelClassifier is not available yet", allow_module_level=True)
-
 from kernelfit.nets.kernel_label_noise import run_kernel_label_noise
 
 

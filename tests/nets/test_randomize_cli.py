@@ -55,10 +55,6 @@ def test_single_run_on_mnist(tmp_path, capsys):
 
 @needs_mnist
 def test_kernel_sweep_on_mnist(tmp_path, capsys):
-    try:
-        from kernelfit import KernelClassifier  # noqa: F401
-    except (ImportError, AttributeError):
-        pytest.skip("kernelfit.KernelClassifier is not available yet")
     pytest.importorskip("matplotlib")
     args = _parse("--kernel", "--dataset", "mnist", "--p", "0,1", "--n-train", "200",
                   "--n-test", "100", "--device", "cpu", "--out", str(tmp_path), "--quiet")
@@ -93,16 +89,18 @@ def test_bad_arguments_are_errors(tmp_path):
 
 
 def test_main_reports_errors_with_exit_code(tmp_path):
-    """Through the console entry point: a bad p is a one-line error, exit code 1."""
+    """Through the console entry point: a bad p is a one-line error, exit code 1, before
+    any data is looked for (an empty data folder, no download)."""
     code = ("import sys; from kernelfit.cli import main; "
             f"sys.exit(main(['randomize', '--kernel', '--p', '1.5', '--n-train', '20', "
-            f"'--dataset', 'mnist', '--out', {str(tmp_path)!r}, '--quiet']))")
+            f"'--dataset', 'mnist', '--out', {str(tmp_path / 'out')!r}, '--data-dir', "
+            f"{str(tmp_path)!r}, '--no-download', '--quiet']))")
+    env = {**os.environ, "KERNELFIT_DATA": str(tmp_path / "empty")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
-    if "KernelClassifier" in proc.stderr or "not found" in proc.stderr.lower():
-        pytest.skip("needs MNIST and the kernel estimator")
+                          timeout=300, env=env)
     assert proc.returncode == 1, proc.stderr
-    assert "p must be in [0, 1]" in proc.stderr
+    assert "p must be in [0, 1]; found 1.5" in proc.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_plain_import_does_not_load_torch():
