@@ -89,7 +89,11 @@ def format_bytes(nbytes: float) -> str:
     return f"{int(nbytes)} B"
 
 
-def check_budget(needed: int, budget: int, what: str) -> None:
+#: What a refusal suggests when its caller knows no better way out.
+DEFAULT_BUDGET_ADVICE = "raise the memory budget (--memory-budget) or reduce the problem size"
+
+
+def check_budget(needed: int, budget: int, what: str, advice: str | None = None) -> None:
     """Raise :class:`MemoryBudgetError` if ``needed`` bytes exceed ``budget``.
 
     Parameters
@@ -100,10 +104,13 @@ def check_budget(needed: int, budget: int, what: str) -> None:
         Bytes allowed.
     what : str
         What would be allocated, for the message.
+    advice : str, optional
+        What the user can do about it, ending the message (by default:
+        :data:`DEFAULT_BUDGET_ADVICE`).
     """
     if needed > budget:
         raise MemoryBudgetError(
             f"{what} needs {format_bytes(needed)} ({int(needed):,} bytes), more than the memory "
-            f"budget of {format_bytes(budget)} ({int(budget):,} bytes); raise memory_budget, use "
-            "float32 or packed/out-of-core storage, or reduce n"
+            f"budget of {format_bytes(budget)} ({int(budget):,} bytes); "
+            f"{advice or DEFAULT_BUDGET_ADVICE}"
         )

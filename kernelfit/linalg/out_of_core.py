@@ -79,7 +79,12 @@ class OutOfCoreStorage(TileStorage):
                 offset += self._len(i) * self._len(j) * self.dtype.itemsize
         self.nbytes = offset
         check_budget(self.working_set_bytes(), parse_budget(memory_budget),
-                     "the out-of-core working set (two tile columns)")
+                     f"the out-of-core working set (two {self.n} x {self.tile_size} "
+                     f"{self.dtype} tile columns)",
+                     f"raise the memory budget (--memory-budget) to at least "
+                     f"{format_bytes(self.working_set_bytes())}, or use smaller tiles "
+                     f"(--tile-size; the working set is 2 x n x tile x {self.dtype.itemsize} "
+                     "bytes)")
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, _TILES)
         manifest = self._read_manifest()

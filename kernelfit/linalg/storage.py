@@ -143,6 +143,10 @@ class PackedStorage(TileStorage):
             backend.memory_budget(memory_budget),
             f"packed lower tiles of a {self.n} x {self.n} {self.dtype} matrix "
             f"on {backend.device}",
+            "raise the memory budget (--memory-budget), "
+            + ("use float32 tiles (--dtype float32 or mixed), " if self.dtype.itemsize > 4
+               else "")
+            + "or keep the tiles on disk (--storage out-of-core, on the CPU)",
         )
         self._tiles = {}
         for i in range(self.nt):

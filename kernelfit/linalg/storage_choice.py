@@ -188,7 +188,9 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
     budget = parse_budget(memory_budget)
     if keep == "memory" or (keep == "auto" and need64 + need32 <= budget):
         check_budget(need64 + need32, budget,
-                     f"a {n} x {n} float64 kernel kept beside its float32 factor")
+                     f"a {n} x {n} float64 kernel kept beside its float32 factor",
+                     "raise the memory budget (--memory-budget) or keep the float64 kernel "
+                     "on disk (keep_kernel='disk' or 'auto')")
         return OpenedStorage(PackedStorage(n, tile, np.float64, backend, budget),
                              budget_left=budget - need64)
     working = 2 * n * tile * 8

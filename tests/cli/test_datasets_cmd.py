@@ -24,3 +24,25 @@ def test_datasets_empty_dir_says_absent(tmp_path, capsys, monkeypatch):
     assert main(["datasets", "--json", "--data-dir", str(tmp_path)]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["present"] for r in records] == [False, False, False]
+
+
+def test_a_copy_that_fails_verification_makes_the_command_fail(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    from kernelfit.datasets.idx_datasets import IDX_FILES
+    from kernelfit.datasets.idx_format import encode_idx
+
+    monkeypatch.delenv("KERNELFIT_DATA", raising=False)
+    monkeypatch.setenv("KERNELFIT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "mnist").mkdir()
+    for role, name in IDX_FILES.items():  # MNIST's names, other content
+        shape = (5, 28, 28) if role.endswith("images") else (5,)
+        (tmp_path / "mnist" / name).write_bytes(encode_idx(np.zeros(shape, np.uint8)))
+    assert main(["datasets", "--data-dir", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "checksum mismatch" in captured.out
+    assert "kernelfit datasets: mnist failed verification" in captured.err
+    assert main(["datasets", "--json", "--data-dir", str(tmp_path)]) == 1
+    records = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert records["mnist"]["failed"] and records["mnist"]["verified"] is False
+    assert main(["datasets", "--no-verify", "--data-dir", str(tmp_path)]) == 0

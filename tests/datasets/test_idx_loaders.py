@@ -111,9 +111,37 @@ def test_checksum_mismatch_names_file_expected_and_found(tmp_path):
 
 def test_published_mnist_checksums_reject_other_files(tmp_path):
     write_idx_files(tmp_path, tiny_idx_arrays(), gz=False)
-    with pytest.raises(ChecksumError, match=r"expected 47,040,016 bytes \(sha256:ba891046.*\), "
+    with pytest.raises(ChecksumError, match=r"(?s)expected 47,040,016 bytes \(sha256:ba891046.*\), "
                        r"found 4,720 bytes.*fashion-mnist/ folder"):
         load_mnist(tmp_path, download=False)
+
+
+def test_every_bad_file_is_named(tmp_path):
+    arrays = tiny_idx_arrays()
+    checksums = idx_content_checksums(arrays)
+    arrays[TRAIN_IMAGES][0, 0, 0] ^= 1
+    arrays[TEST_LABELS][0] = (arrays[TEST_LABELS][0] + 1) % 10
+    paths = write_idx_files(tmp_path, arrays, gz=True)
+    with pytest.raises(ChecksumError) as caught:
+        load_mnist(tmp_path, download=False, checksums=checksums)
+    message = str(caught.value)
+    assert message.startswith("2 files failed verification:\n")
+    for name in (TRAIN_IMAGES, TEST_LABELS):
+        assert f"checksum mismatch for {paths[name]} (decompressed content): expected " \
+               f"{checksums[name]}" in message
+    for name in (TRAIN_LABELS, IDX_FILES["test_images"]):
+        assert name not in message  # the good ones are not blamed
+
+
+def test_a_recompressed_mnist_copy_verifies(tmp_path):
+    arrays = tiny_idx_arrays()
+    checksums = idx_content_checksums(arrays)
+    for name, array in arrays.items():  # another level, another header: other .gz bytes
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(encode_idx(array), compresslevel=1,
+                                                            mtime=12345))
+    dataset = load_mnist(tmp_path, download=False, checksums=checksums)
+    check_arrays(dataset, arrays)
+    assert dataset.source.verified
 
 
 def test_wrong_magic_number_in_a_loaded_file(tmp_path):
@@ -200,8 +228,14 @@ def test_fashion_raw_files_load_unverified(tmp_path):
     assert "no published checksum" in dataset.source.notes[0]
 
 
-def test_fashion_recompressed_gz_fails_with_a_hint(tmp_path):
-    write_idx_files(tmp_path, tiny_idx_arrays(seed=5), gz=True)
-    with pytest.raises(ChecksumError, match=r"expected md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d.*"
-                       r"decompressed file train-images-idx3-ubyte is accepted"):
-        load_fashion_mnist(tmp_path, download=False)
+def test_fashion_recompressed_gz_loads_unverified_like_a_raw_file(tmp_path):
+    arrays = tiny_idx_arrays(seed=5)
+    paths = write_idx_files(tmp_path, arrays, gz=True)
+    dataset = load_fashion_mnist(tmp_path, download=False)
+    check_arrays(dataset, arrays)
+    assert not dataset.source.verified and dataset.source.checksums == {}
+    notes = "\n".join(dataset.source.notes)
+    found = gz_file_checksums(paths)[f"{TRAIN_IMAGES}.gz"]
+    assert (f"{TRAIN_IMAGES}.gz is not the published file (expected "
+            f"md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d, found {found})") in notes
+    assert notes.count("checked for structure only") == 4

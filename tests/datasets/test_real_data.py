@@ -1,5 +1,6 @@
 """The real MNIST and the CIFAR-10 JPEG re-encoding (skipped when the shared data are absent)."""
 
+import gzip
 import shutil
 import time
 
@@ -74,3 +75,12 @@ def test_cifar_jpeg_tar_loads_then_comes_from_the_cache(shared_data, monkeypatch
     copy = load_cifar10(tmp_path, download=False)
     assert copy.source.kind == "image-tree-tar" and not copy.source.verified
     assert copy.display_name == "CIFAR-10 (JPEG re-encoding)"
+
+
+def test_a_recompressed_copy_of_the_real_mnist_verifies(shared_data, tmp_path):
+    for path in (shared_data / "mnist").glob("*.gz"):
+        recompressed = gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1)
+        assert recompressed != path.read_bytes()
+        (tmp_path / path.name).write_bytes(recompressed)
+    dataset = load_mnist(tmp_path, download=False)
+    assert dataset.source.verified and dataset.X_train.shape == (60000, 28, 28)

@@ -14,6 +14,7 @@ from .tiny_data import (
     tiny_idx_arrays,
     write_binary_batches,
     write_idx_files,
+    write_python_tarball,
 )
 
 
@@ -99,3 +100,18 @@ def test_digest_of_gzip_content(tmp_path):
     path.write_bytes(gzip.compress(b"hello"))
     assert file_digest(path, "sha256", "content") == sha256(b"hello")
     assert file_digest(path, "sha256", "file") == sha256(path.read_bytes())
+
+
+def test_status_fails_only_copies_that_would_be_refused(tmp_path):
+    write_idx_files(tmp_path / "mnist", tiny_idx_arrays(), gz=True)  # not MNIST's content
+    write_idx_files(tmp_path / "fashion-mnist", tiny_idx_arrays(seed=1), gz=True)
+    write_python_tarball(tmp_path / "cifar10" / "cifar-10-python.tar.gz", tiny_cifar_batches())
+    status = by_name(dataset_status(tmp_path))
+    assert status["mnist"].failed and status["cifar10"].failed
+    assert any("checksum mismatch for" in n and "cifar-10-python.tar.gz" in n
+               for n in status["cifar10"].notes)
+    fashion = status["fashion-mnist"]  # a re-compressed .gz loads, unverified
+    assert fashion.verified is False and not fashion.failed
+    assert any("is not the published file" in n for n in fashion.notes)
+    assert [r["failed"] for r in (s.to_dict() for s in status.values())] == [True, False, True]
+    assert not any(r.failed for r in dataset_status(tmp_path, verify=False))
