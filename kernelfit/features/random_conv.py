@@ -114,6 +114,8 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         Standardization statistics (only when ``standardize``).
     image_shape_ : tuple of int
         ``(height, width, channels)`` seen in :meth:`fit`.
+    n_features_in_ : int
+        Values per image, ``height * width * channels``.
     n_regions_ : int
         Pooling regions per sign and filter.
     n_features_out_ : int
@@ -194,6 +196,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         self.effective_filters_ = self.whitening_.matrix @ self.filters_.T
         self.offsets_ = -(self.whitening_.mean @ self.effective_filters_)
         self.image_shape_ = (int(height), int(width), int(channels))
+        self.n_features_in_ = int(height) * int(width) * int(channels)
         self.n_regions_ = int(n_regions)
         self.n_features_out_ = 2 * self.n_regions_ * int(self.n_filters)
         for name in ("feature_mean_", "feature_scale_"):
@@ -259,7 +262,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n, n_features_out_)
+        ndarray of shape (n, ``n_features_out_``)
             In ``dtype``; columns ordered (filter, sign, region).
 
         Raises

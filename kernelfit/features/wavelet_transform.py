@@ -48,6 +48,8 @@ class DiscreteWaveletTransform(TransformerMixin, BaseEstimator):
     ----------
     image_shape_ : tuple of int
         ``(height, width, channels)`` seen in :meth:`fit`.
+    n_features_in_ : int
+        Values per image, ``height * width * channels``.
     coarse_shape_ : tuple of int
         Grid of the coarsest level.
     n_features_out_ : int
@@ -103,6 +105,7 @@ class DiscreteWaveletTransform(TransformerMixin, BaseEstimator):
                              f" pixels a side; found {height} x {width}")
         probe = self._decompose(np.zeros((1, height, width)))
         self.image_shape_ = (int(height), int(width), int(channels))
+        self.n_features_in_ = int(height) * int(width) * int(channels)
         self.coarse_shape_ = tuple(int(s) for s in probe[0].shape[-2:])
         self.n_features_out_ = int(channels) * len(probe) * int(np.prod(self.coarse_shape_))
         return self
@@ -112,7 +115,7 @@ class DiscreteWaveletTransform(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of float32, shape (n, n_features_out_)
+        ndarray of float32, shape (n, ``n_features_out_``)
             Ordered (channel, map, row, column); map 0 is the approximation.
         """
         check_is_fitted(self, "coarse_shape_")
