@@ -53,7 +53,8 @@ class StreamedGram(NamedTuple):
     Attributes
     ----------
     gram : array of shape (n, m)
-        :math:`\\Phi(X) \\Phi(Y)^T` (the ``out`` array when one was given).
+        :math:`\\Phi(X) \\Phi(Y)^T` (the ``out`` array when one was given, else an
+        array on the backend's device).
     row_sq_norms : ndarray of float64, shape (n,)
         :math:`\\|\\phi(x_i)\\|^2`.
     col_sq_norms : ndarray of float64, shape (m,)
@@ -85,7 +86,7 @@ def _mirror_lower(out, n: int, tile: int, xp) -> None:
         for j0 in range(0, i0, tile):
             out[j0 : j0 + tile, i0 : i0 + tile] = out[i0 : i0 + tile, j0 : j0 + tile].T
         diagonal = out[i0 : i0 + tile, i0 : i0 + tile]
-        diagonal[...] = xp.tril(diagonal) + xp.tril(diagonal, -1).T
+        diagonal[...] = xp.tril(diagonal) + xp.tril(diagonal, k=-1).T
 
 
 def _add_tiles(out, FX, FY, symmetric: bool, backend, tile: int, advance) -> None:
@@ -128,9 +129,9 @@ def gram_gflop(n: int, m: int, n_features: int, symmetric: bool, tile: int = GRA
     return 2e-9 * pairs * n_features
 
 
-def _check_out(out, shape, out_dtype):
-    if out is None:
-        return np.zeros(shape, dtype=out_dtype)
+def _check_out(out, shape, out_dtype, backend):
+    if out is None:  # on the device of the features: tiles are added where they are computed
+        return backend.zeros(shape, out_dtype)
     if tuple(out.shape) != shape:
         raise ValueError(f"out must have shape {shape}; found {tuple(out.shape)}")
     out[...] = 0
@@ -174,8 +175,12 @@ def accumulate_feature_grams(
     dtype : dtype
         Feature and tile GEMM dtype (float32 or float64).
     outs : list of arrays or None, optional
-        One destination per product (NumPy array, ``np.memmap`` or device array),
-        overwritten; ``None`` entries are allocated on the host in ``out_dtype``.
+        One destination per product (NumPy array, ``np.memmap``, device array or a
+        :class:`~kernelfit.linalg.symmetric_view.SymmetricTileView` of device tiles),
+        overwritten; ``None`` entries are allocated on ``backend``'s device in
+        ``out_dtype``. A host destination for device features receives each tile
+        by an explicit device -> host copy; a device destination keeps every tile
+        on the device.
     out_dtype : dtype, default float64
         Dtype of allocated outputs.
     memory_budget : int
@@ -218,7 +223,7 @@ def accumulate_feature_grams(
             raise ValueError(f"filter_chunk must be >= 1; found {filter_chunk!r}")
         check_budget(fixed + rows * per_filter * chunk * dtype.itemsize, memory_budget,
                      f"{what}, in chunks of {chunk} filters")
-    outs = [_check_out(out, (sizes[a], sizes[b]), out_dtype)
+    outs = [_check_out(out, (sizes[a], sizes[b]), out_dtype, backend)
             for (a, b), out in zip(products, outs, strict=True)]
     norms = [np.zeros(size) for size in sizes]
     xp = backend.xp

@@ -9,12 +9,16 @@ With :math:`G_{ij} = \langle \phi_i, \phi_j \rangle` and squared norms :math:`n_
 
 the convention of :mod:`kernelfit.kernels` (``bandwidth`` is :math:`\sigma`). The
 distances are formed in float64 block by block, so ``G`` may be a float32 array
-or an ``np.memmap`` larger than memory.
+or an ``np.memmap`` larger than memory. A device array (a CuPy tile, an array on
+another array-API device) is converted on its device: only the norms are
+copied there, never the Gram.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as device_of
 
 from ..median_heuristic import bandwidth_from_squared_distances, median_sample
 from ..validation import check_positive
@@ -37,8 +41,8 @@ def gaussian_gram_from_linear(gram, row_sq_norms, col_sq_norms=None, *, bandwidt
 
     Parameters
     ----------
-    gram : ndarray of shape (n, m)
-        :math:`\\Phi(X) \\Phi(Y)^T` (NumPy array or ``np.memmap``).
+    gram : array of shape (n, m)
+        :math:`\\Phi(X) \\Phi(Y)^T` (NumPy array, ``np.memmap``, or an array on a device).
     row_sq_norms : array of shape (n,)
         :math:`\\|\\phi(x_i)\\|^2`.
     col_sq_norms : array of shape (m,), optional
@@ -61,19 +65,28 @@ def gaussian_gram_from_linear(gram, row_sq_norms, col_sq_norms=None, *, bandwidt
     """
     sigma = check_positive(bandwidth, "bandwidth")
     n, m = gram.shape
-    rows = np.asarray(row_sq_norms, dtype=np.float64)
-    cols = rows if col_sq_norms is None else np.asarray(col_sq_norms, dtype=np.float64)
+    host = isinstance(gram, np.ndarray)
+    xp = np if host else array_namespace(gram)
+
+    def norms(a):  # to the Gram's device (an explicit copy of n numbers), in float64
+        return (np.asarray(a, dtype=np.float64) if host else
+                xp.asarray(a, dtype=xp.float64, device=device_of(gram)))
+
+    rows = norms(row_sq_norms)
+    cols = rows if col_sq_norms is None else norms(col_sq_norms)
     if col_sq_norms is None and n != m:
         raise ValueError(f"a symmetric Gram must be square; found shape {(n, m)}")
-    if rows.shape != (n,) or cols.shape != (m,):
+    if tuple(rows.shape) != (n,) or tuple(cols.shape) != (m,):
         raise ValueError(
             f"squared norms must have shapes ({n},) and ({m},) for a Gram of shape {(n, m)}; "
-            f"found {rows.shape} and {cols.shape}"
+            f"found {tuple(rows.shape)} and {tuple(cols.shape)}"
         )
     out = gram if out is None else out
     if tuple(out.shape) != (n, m):
         raise ValueError(f"out must have shape {(n, m)}; found {tuple(out.shape)}")
     scale = -0.5 / sigma**2
+    if not host:
+        return _on_device(xp, gram, rows, cols, col_sq_norms is None, scale, out)
     for start in range(0, n, _BLOCK_ROWS):
         stop = min(n, start + _BLOCK_ROWS)
         distances = _squared_distances(gram[start:stop], rows[start:stop], cols)
@@ -82,6 +95,21 @@ def gaussian_gram_from_linear(gram, row_sq_norms, col_sq_norms=None, *, bandwidt
             distances[index - start, index] = 0.0
         distances *= scale
         out[start:stop] = np.exp(distances, out=distances)
+    return out
+
+
+def _on_device(xp, gram, rows, cols, symmetric, scale, out):
+    """:func:`gaussian_gram_from_linear` with array-API operations, on the Gram's device."""
+    n, m = gram.shape
+    column = xp.arange(m, device=device_of(gram))
+    for start in range(0, n, _BLOCK_ROWS):
+        stop = min(n, start + _BLOCK_ROWS)
+        block = xp.astype(gram[start:stop, ...], xp.float64)
+        distances = xp.clip(rows[start:stop, None] + cols[None, :] - 2.0 * block, 0.0, None)
+        if symmetric:
+            row = xp.arange(start, stop, device=device_of(gram))
+            distances = xp.where(row[:, None] == column[None, :], 0.0, distances)
+        out[start:stop, ...] = xp.astype(xp.exp(distances * scale), out.dtype)
     return out
 
 

@@ -127,7 +127,7 @@ class SymmetricTileView:
         xp = storage.backend.xp
         for i in range(storage.nt):
             tile = storage.tile(i, i)
-            lower = xp.tril(tile, -1)
+            lower = xp.tril(tile, k=-1)
             tile[...] = xp.tril(tile) + lower.T
             storage.store(i, i, tile)
 

@@ -28,25 +28,24 @@ def gaussian_tiles(storage, sq_norms, bandwidth: float, *, progress=None) -> Non
         Lower tiles of ``Phi Phi^T``; afterwards those of
         ``K_ij = exp(-||phi_i - phi_j||^2 / (2 sigma^2))``, diagonal exactly 1 and diagonal
         tiles exactly symmetric.
-    sq_norms : ndarray of shape (n,)
-        ``||phi_i||^2``.
+    sq_norms : array of shape (n,)
+        ``||phi_i||^2`` (host or on the storage's device).
     bandwidth : float
         ``sigma``.
     progress : callable, optional
         Phase ``"kernel"`` in tiles.
     """
     backend = storage.backend
-    host = backend.name == "numpy"
+    norms = backend.astype(backend.asarray(sq_norms), np.float64)  # n numbers to the device
     with phase(progress, "kernel", total=storage.nt * (storage.nt + 1) // 2,
                unit="tiles") as bar:
         for i in range(storage.nt):
-            rows = sq_norms[storage.bounds(i)]
+            rows = norms[storage.bounds(i)]
             for j in range(i + 1):
-                tile = storage.tile(i, j)
-                work = tile if host else backend.to_numpy(tile)
-                gaussian_gram_from_linear(work, rows, None if i == j else
-                                          sq_norms[storage.bounds(j)], bandwidth=bandwidth)
-                storage.store(i, j, work if host else backend.asarray(work))
+                tile = storage.tile(i, j)  # converted where it lives: no host round trip
+                gaussian_gram_from_linear(tile, rows, None if i == j else
+                                          norms[storage.bounds(j)], bandwidth=bandwidth)
+                storage.store(i, j, tile)
                 bar.advance()
     SymmetricTileView(storage).symmetrize_diagonal()
 

@@ -207,3 +207,28 @@ def test_patch_encoder_on_the_device(rng):
     quadrants = [positive[:2, :2].sum(), positive[:2, 2:].sum(),
                  positive[2:, :2].sum(), positive[2:, 2:].sum()]
     np.testing.assert_allclose(reference[0, 1, 0], quadrants, rtol=1e-10, atol=1e-12)
+
+
+def test_gaussian_from_a_linear_gram_on_the_device(rng):
+    from kernelfit.features import gaussian_gram_from_linear
+
+    F, H = rng.standard_normal((30, 7)), rng.standard_normal((12, 7))
+    G = on_device(H @ F.T)
+    out = gaussian_gram_from_linear(G, (H * H).sum(1), (F * F).sum(1), bandwidth=2.5)
+    assert out is G and out.device == DEVICE
+    np.testing.assert_allclose(host(out), gaussian_reference(H, F, 2.5), rtol=1e-12)
+
+
+def test_streamed_gaussian_tiles_stay_on_the_device(rng):
+    """The streamed path turns linear tiles into Gaussian ones where they live."""
+    from kernelfit.linalg import PackedStorage
+    from kernelfit.streamed.kernel_tiles import gaussian_tiles
+
+    F = rng.standard_normal((50, 6))
+    Fd = on_device(F)
+    storage = PackedStorage(50, 16, np.float64, backend_for(Fd))
+    kf.gram(Fd, kernel="linear", out=storage)
+    gaussian_tiles(storage, on_device((F * F).sum(1)), 1.5)
+    assert storage.tile(3, 1).device == DEVICE
+    np.testing.assert_allclose(storage.to_dense(), gaussian_reference(F, F, 1.5), rtol=1e-12,
+                               atol=1e-14)
