@@ -11,6 +11,9 @@ CPU, refusing to mix them) and on anything else that follows the standard.
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+
 import numpy as np
 
 __all__ = ["Backend", "NotPositiveDefiniteError", "numpy_dtype"]
@@ -144,6 +147,22 @@ class Backend:
 
     def synchronize(self) -> None:
         """Wait for queued device work (a no-op where work runs synchronously)."""
+
+    @contextmanager
+    def timed(self, timings: dict, name: str):
+        """Add the seconds of the ``with`` block to ``timings[name]``, between device syncs.
+
+        The device is synchronized before the clock starts (earlier queued work is
+        not counted) and before it stops (the block's queued work is), so GPU
+        phase times are those of the work itself, not of its submission.
+        """
+        self.synchronize()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.synchronize()
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
     def free_memory(self) -> int:
         """Bytes free for new arrays on this device (host RAM for host-memory devices)."""

@@ -232,3 +232,21 @@ def test_streamed_gaussian_tiles_stay_on_the_device(rng):
     assert storage.tile(3, 1).device == DEVICE
     np.testing.assert_allclose(storage.to_dense(), gaussian_reference(F, F, 1.5), rtol=1e-12,
                                atol=1e-14)
+
+
+def test_phase_timer_synchronizes_before_and_after():
+    from kernelfit.backend import Backend
+
+    calls = []
+
+    class Recording(Backend):
+        def synchronize(self):
+            calls.append("sync")
+
+    backend, timings = Recording(xps, DEVICE), {}
+    with backend.timed(timings, "gram"):
+        calls.append("work")
+    with backend.timed(timings, "gram"):
+        pass
+    assert calls == ["sync", "work", "sync", "sync", "sync"]
+    assert set(timings) == {"gram"} and timings["gram"] >= 0.0
