@@ -29,6 +29,7 @@ __all__ = [
     "NotPositiveDefiniteError",
     "backend_for",
     "cuda_available",
+    "host_backend",
     "numpy_dtype",
     "resolve_device",
     "to_numpy",
@@ -63,6 +64,12 @@ def _backend(name: str) -> Backend:
     from .host import NumpyBackend
 
     return NumpyBackend()
+
+
+def host_backend() -> Backend:
+    """The NumPy backend, for code that runs on the host by design (Dask workers,
+    out-of-core tiles); no device is resolved and nothing is warned."""
+    return _backend("numpy")
 
 
 _warned_auto = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import NotPositiveDefiniteError, resolve_device
+from ..backend import NotPositiveDefiniteError, host_backend
 from .data import rows
 
 __all__ = [
@@ -62,24 +62,24 @@ def gram_tile(token, i0, i1, j0, j1, kernel, dtype, shift):
 def potrf_tile(tile, offset, index, nt):
     """``L_kk = chol(A_kk)``; ``offset`` is the tile's first global row."""
     try:
-        return resolve_device("cpu").potrf(_writable(tile), offset=offset)
+        return host_backend().potrf(_writable(tile), offset=offset)
     except NotPositiveDefiniteError as exc:
         raise NotPositiveDefiniteError(f"{exc} (tile {index} of {nt})", exc.index) from None
 
 
 def trsm_tile(tile, diagonal_factor):
     """``L_ik = A_ik L_kk^{-T}``."""
-    return resolve_device("cpu").trsm_right_lower_t(diagonal_factor, _writable(tile))
+    return host_backend().trsm_right_lower_t(diagonal_factor, _writable(tile))
 
 
 def syrk_tile(tile, factor):
     """``A_jj -= L_jk L_jk^T`` (lower triangle)."""
-    return resolve_device("cpu").syrk(_writable(tile), factor)
+    return host_backend().syrk(_writable(tile), factor)
 
 
 def gemm_tile(tile, factor_i, factor_j):
     """``A_ij -= L_ik L_jk^T``."""
-    return resolve_device("cpu").gemm_nt(_writable(tile), factor_i, factor_j)
+    return host_backend().gemm_nt(_writable(tile), factor_i, factor_j)
 
 
 #: Task function of each :class:`~kernelfit.linalg.TileOp` kind.
@@ -102,7 +102,7 @@ def diagonal_solve(tile, rhs, transpose, *products):
     for product in products:
         work -= product
     L = np.asarray(tile, dtype=np.float64, order="F")
-    return resolve_device("cpu").trsm_left_lower(L, work, trans=bool(transpose))
+    return host_backend().trsm_left_lower(L, work, trans=bool(transpose))
 
 
 def kernel_rows_matvec(token, start, stop, block, kernel, V):

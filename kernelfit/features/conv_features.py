@@ -75,7 +75,7 @@ def encode_images(encoder: PatchEncoder, images, out, backend, *, n_jobs: int = 
             with lock:
                 advance(count)
 
-    if backend.name != "numpy":
+    if not backend.is_host:  # a device: batches one after the other, no threads
         workspace = EncoderWorkspace(backend.xp)
         for batch in batches:
             encoder.encode(backend.asarray(images[batch]), out[batch], workspace)

@@ -52,7 +52,7 @@ def feature_moments(make_encoder, n_filters: int, images, *, backend, dtype, mem
     with phase(progress, "randconv statistics", total=n_filters, unit="filters") as bar:
         for start in range(0, n_filters, chunk):
             stop = min(n_filters, start + chunk)
-            features = backend.xp.empty((n, stop - start, 2, regions), dtype=dtype)
+            features = backend.empty((n, stop - start, 2, regions), dtype)
             encode_images(make_encoder(start, stop), images, features, backend, n_jobs=n_jobs,
                           batch_size=batch_size)
             total = np.zeros((stop - start, 2, regions))

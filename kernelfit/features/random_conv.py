@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..backend import resolve_device
-from ..memory import MemoryBudgetError, check_budget, parse_budget
+from ..memory import MemoryBudgetError, check_budget
 from ..progress import phase
 from ..validation import check_nonnegative, check_positive
 from .conv_encoding import PatchEncoder, pooling_matrix
@@ -167,6 +167,13 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         check_float_dtype(self.dtype)
         default_n_jobs(self.n_jobs)
 
+    def __sklearn_tags__(self):
+        """scikit-learn tags: the output dtype is ``dtype``, whatever the input's."""
+        tags = super().__sklearn_tags__()
+        preserved = [self.dtype] if self.dtype in ("float32", "float64") else []
+        tags.transformer_tags.preserves_dtype = preserved
+        return tags
+
     def fit(self, X, y=None):
         """Fit the whitening on sampled patches and draw the filters.
 
@@ -208,7 +215,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             mean, var = feature_moments(
                 self._encoder_factory(backend, dtype, standardized=False), int(self.n_filters),
                 images[subset], backend=backend, dtype=dtype,
-                memory_budget=parse_budget(self.memory_budget), n_jobs=n_jobs,
+                memory_budget=backend.memory_budget(self.memory_budget), n_jobs=n_jobs,
                 batch_size=self._batch_size(backend), progress=self.progress,
             )
             self.feature_mean_ = mean
@@ -218,17 +225,17 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
     # -- shared machinery ---------------------------------------------------------
     def _runtime(self):
         backend = resolve_device(self.device)
-        n_jobs = default_n_jobs(self.n_jobs) if backend.name == "numpy" else 1
+        n_jobs = default_n_jobs(self.n_jobs) if backend.is_host else 1  # threads: CPU only
         return backend, check_float_dtype(self.dtype), n_jobs
 
     def _batch_size(self, backend) -> int:
         if self.batch_size is not None:
             return int(self.batch_size)
-        return 4 if backend.name == "numpy" else 256
+        return 4 if backend.is_host else 256
 
     def _encoder_factory(self, backend, dtype, standardized: bool = True):
         standardized = standardized and self.standardize
-        filter_block = 256 if backend.name == "numpy" else 4096
+        filter_block = 256 if backend.is_host else 4096
 
         def make_encoder(start, stop):
             return PatchEncoder(
@@ -278,14 +285,14 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         needed = n * self.n_features_out_ * dtype.itemsize + n_jobs * workspace_bytes(
             encoder, batch)
         try:
-            check_budget(needed, parse_budget(self.memory_budget),
+            check_budget(needed, backend.memory_budget(self.memory_budget),
                          f"the {n} x {self.n_features_out_} random-conv feature matrix")
         except MemoryBudgetError as error:
             raise MemoryBudgetError(
                 f"{error}. For many filters, accumulate_gram streams the Gram matrix without "
                 "holding the features"
             ) from None
-        out = backend.xp.empty((n, self.n_features_out_), dtype=dtype)
+        out = backend.empty((n, self.n_features_out_), dtype)
         with phase(self.progress, "randconv features", total=n, unit="images") as bar:
             encode_images(encoder, images, out.reshape((n, int(self.n_filters), 2, -1)),
                           backend, n_jobs=n_jobs, batch_size=batch, advance=bar.advance)
@@ -367,7 +374,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
                   filter_chunk, progress):
         return accumulate_feature_grams(
             make_encoder, int(self.n_filters), sets, products, backend=backend, dtype=dtype,
-            outs=outs, out_dtype=out_dtype, memory_budget=parse_budget(self.memory_budget),
+            outs=outs, out_dtype=out_dtype, memory_budget=backend.memory_budget(self.memory_budget),
             n_jobs=n_jobs, batch_size=self._batch_size(backend), filter_chunk=filter_chunk,
             progress=self.progress if progress is None else progress,
         )

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..memory import check_budget, format_bytes, parse_budget
+from ..memory import check_budget, format_bytes
 from .out_of_core import OutOfCoreStorage
 from .scratch import claim_scratch_dir, new_scratch_dir
 from .storage import PackedStorage, TileStorage, default_tile_size
@@ -123,15 +123,15 @@ def open_tile_storage(X, kernel, reg, dtype, backend, *, storage="auto", tile_si
         raise ValueError(f"storage must be one of {', '.join(map(repr, STORAGES))}; "
                          f"found {storage!r}")
     n = X.shape[0]
-    tile = min(tile_size or default_tile_size(n), n)
-    budget = parse_budget(memory_budget)
+    tile = min(tile_size or default_tile_size(n, backend), n)
+    budget = backend.memory_budget(memory_budget)  # of the device the tiles live on
     if storage == "auto":
         fits = PackedStorage.nbytes_for(n, tile, dtype) <= budget
-        storage = "packed" if fits or backend.name != "numpy" else "out-of-core"
+        storage = "packed" if fits or not backend.is_host else "out-of-core"
     if storage == "packed":
         return OpenedStorage(PackedStorage(n, tile, dtype, backend, budget))
-    if backend.name != "numpy":
-        raise ValueError(f"out-of-core storage runs on the CPU; found device {backend.name!r}")
+    if not backend.is_host:
+        raise ValueError(f"out-of-core storage runs on the CPU; found device {backend.device!r}")
     fingerprint = problem_fingerprint(X, kernel, reg, dtype, tile)
     parent = _scratch_parent(scratch_dir, "the out-of-core tiles")
     directory = os.path.join(parent, f"kernelfit-tiles-{fingerprint[:16]}")
@@ -182,10 +182,10 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
                          f"found {keep!r}")
     if keep is False:
         return None
-    tile = min(tile_size or default_tile_size(n), n)
+    tile = min(tile_size or default_tile_size(n, backend), n)
     need64 = PackedStorage.nbytes_for(n, tile, np.float64)
     need32 = PackedStorage.nbytes_for(n, tile, np.float32)
-    budget = parse_budget(memory_budget)
+    budget = backend.memory_budget(memory_budget)  # of the device the tiles live on
     if keep == "memory" or (keep == "auto" and need64 + need32 <= budget):
         check_budget(need64 + need32, budget,
                      f"a {n} x {n} float64 kernel kept beside its float32 factor",
@@ -194,10 +194,10 @@ def open_kept_kernel(n, backend, *, keep="auto", tile_size=None, memory_budget=N
         return OpenedStorage(PackedStorage(n, tile, np.float64, backend, budget),
                              budget_left=budget - need64)
     working = 2 * n * tile * 8
-    if backend.name != "numpy":
+    if not backend.is_host:
         if keep == "auto":
             return None
-        raise ValueError(f"a kernel kept on disk needs the CPU; found device {backend.name!r}")
+        raise ValueError(f"a kernel kept on disk needs the CPU; found device {backend.device!r}")
     if keep == "auto" and need32 + working > budget:
         return None
     parent = _scratch_parent(scratch_dir, "the float64 copy of K")
