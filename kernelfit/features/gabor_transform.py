@@ -71,6 +71,8 @@ class GaborTransform(TransformerMixin, BaseEstimator):
         The filters, on the padded grid.
     image_shape_ : tuple of int
         ``(height, width, channels)`` seen in :meth:`fit`.
+    n_features_in_ : int
+        Values per image, ``height * width * channels``.
     grid_shape_ : tuple of int
         Padded grid ``(height, width)``.
     n_features_out_ : int
@@ -133,6 +135,13 @@ class GaborTransform(TransformerMixin, BaseEstimator):
         default_n_jobs(self.n_jobs)
 
     # -- scikit-learn API ------------------------------------------------------------
+    def __sklearn_tags__(self):
+        """scikit-learn tags: the output dtype is ``dtype``, whatever the input's."""
+        tags = super().__sklearn_tags__()
+        preserved = [self.dtype] if self.dtype in ("float32", "float64") else []
+        tags.transformer_tags.preserves_dtype = preserved
+        return tags
+
     def fit(self, X, y=None):
         """Record the image shape and build the filter bank.
 
@@ -153,6 +162,7 @@ class GaborTransform(TransformerMixin, BaseEstimator):
         pad = int(self.padding)
         grid = tuple(factor * math.ceil((s + 2 * pad) / factor) for s in (height, width))
         self.image_shape_ = (int(height), int(width), int(channels))
+        self.n_features_in_ = int(height) * int(width) * int(channels)
         self.grid_shape_ = grid
         self.filter_bank_ = build_gabor_filter_bank(
             grid, int(self.n_scales), int(self.n_orientations), float(self.averaging_scale)

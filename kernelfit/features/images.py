@@ -81,11 +81,16 @@ def as_image_batch(X, image_shape=None, xp=np, dtype=np.float32, name: str = "X"
     Raises
     ------
     TypeError
-        Non-numeric or complex data.
+        Sparse, non-numeric or complex data.
     ValueError
         Wrong number of dimensions, a size that does not match ``image_shape``, an empty
         batch, or NaN / infinite values.
     """
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{name} must be a dense array of images; sparse input is not "
+                        f"supported; found {type(X).__name__} (convert with .toarray())")
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
         X = np.asarray(X)
     elif xp is np and not isinstance(X, np.ndarray):  # explicit host copy of device images
@@ -102,17 +107,21 @@ def as_image_batch(X, image_shape=None, xp=np, dtype=np.float32, name: str = "X"
     if X.ndim not in (2, 3, 4):
         raise ValueError(
             f"{name} must be images of shape (n, h, w), (n, h, w, c) or flattened rows (n, d); "
-            f"found shape {tuple(X.shape)}"
+            f"found shape {tuple(X.shape)}. Reshape your data: one image per row"
         )
-    if X.shape[0] == 0 or 0 in tuple(X.shape):
-        raise ValueError(f"{name} must hold at least one non-empty image; found shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one image; found {X.shape[0]} sample(s) "
+                         f"(shape={tuple(X.shape)})")
+    if 0 in tuple(X.shape):
+        raise ValueError(f"{name} has 0 feature(s) (shape={tuple(X.shape)}) while a minimum of "
+                         "1 is required: images must be non-empty")
     expected = _normalize_shape(image_shape) if image_shape is not None else None
     if X.ndim == 2:
         shape = expected if expected is not None else infer_image_shape(int(X.shape[1]))
         if math.prod(shape) != X.shape[1]:
             raise ValueError(
-                f"{name} has rows of {X.shape[1]} values but image_shape={shape} needs "
-                f"{math.prod(shape)}"
+                f"{name} has {X.shape[1]} features, but it is expecting {math.prod(shape)} "
+                f"features as input: rows of image_shape={shape} flattened"
             )
         X = own.reshape(X, (X.shape[0], *shape))
     elif X.ndim == 3:

@@ -85,6 +85,12 @@ class DiscreteWaveletTransform(TransformerMixin, BaseEstimator):
             maps.extend(_pool_to(np.abs(d), coarse.shape[-2:]) for d in details)
         return maps
 
+    def __sklearn_tags__(self):
+        """scikit-learn tags: the output is float32, whatever the input's."""
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
     def fit(self, X, y=None):
         """Record the image shape and the coarse grid.
 

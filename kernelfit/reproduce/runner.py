@@ -26,7 +26,10 @@ from .estimate import estimate_seconds, measure_rates
 from .plan import experiment_command, plan
 from .store import ResultStore
 
-__all__ = ["Reproduction", "format_duration", "run_reproduction"]
+__all__ = ["Reproduction", "format_duration", "run_child", "run_reproduction"]
+
+#: Seconds a stopped step's child process gets to clean up before it is killed.
+CHILD_GRACE_SECONDS = 120
 
 
 @dataclass
@@ -169,6 +172,37 @@ def _echo_plan(echo, mode: str, store: ResultStore, todo: list, lines: list) -> 
          f"results go to {store.root}")
 
 
+def run_child(argv) -> int:
+    """Run a step's child process and return its exit status.
+
+    When this process is stopped (Ctrl-C, or SIGTERM/SIGHUP turned into
+    ``KeyboardInterrupt`` by the CLI), the child gets SIGTERM and up to
+    :data:`CHILD_GRACE_SECONDS` to clean up its scratch files, as it would on
+    its own Ctrl-C, instead of being killed outright.
+
+    Parameters
+    ----------
+    argv : list of str
+        The command line.
+
+    Returns
+    -------
+    int
+        The child's exit status (negative: the signal that ended it).
+    """
+    child = subprocess.Popen(argv)
+    try:
+        return child.wait()
+    except BaseException:
+        child.terminate()
+        try:
+            child.wait(timeout=CHILD_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+
+
 def _data_flags(data_dir, download: bool, quiet: bool) -> list:
     flags = ["--data-dir", str(data_dir)] if data_dir is not None else []
     return flags + (["--no-download"] if not download else []) + (["--quiet"] if quiet else [])
@@ -181,7 +215,7 @@ def _run_experiment(step, store: ResultStore, data_dir, download: bool, quiet: b
     argv = [sys.executable, "-m", "kernelfit.cli", *command.split()[1:], "--json",
             str(partial), *_data_flags(data_dir, download, quiet)]
     try:
-        status = subprocess.run(argv, check=False).returncode
+        status = run_child(argv)
         if status != 0:
             how = (f"was killed by signal {-status}" if status < 0
                    else f"exited with status {status}")
@@ -198,7 +232,7 @@ def _run_command(step, store: ResultStore, data_dir, download: bool, quiet: bool
     """``kernelfit ARGV --out DIR/nets`` in a child process; returns its record."""
     argv = [sys.executable, "-m", "kernelfit.cli", *step.argv, "--out",
             str(store.root / "nets"), *_data_flags(data_dir, download, quiet)]
-    status = subprocess.run(argv, check=False).returncode
+    status = run_child(argv)
     if status != 0:
         how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
         raise RuntimeError(f"kernelfit {' '.join(step.argv)} {how} (its output is above)")

@@ -120,7 +120,8 @@ def test_in_a_pipeline():
     [
         (np.zeros((2, 20, 20)), r"images of shape \(height, width, channels\)=\(16, 16, 1\)"),
         (np.zeros((2, 16, 16, 3)), "channels"),
-        (np.zeros((2, 17)), r"rows of 17 values but image_shape=\(16, 16, 1\) needs 256"),
+        (np.zeros((2, 17)), r"17 features, but it is expecting 256 features as input: rows "
+                            r"of image_shape=\(16, 16, 1\) flattened"),
         (np.zeros(5), "must be images of shape"),
         (np.full((1, 16, 16), np.nan), "NaN"),
         (np.zeros((2, 16, 16), dtype=complex), "real numbers"),
