@@ -1,37 +1,23 @@
 """scikit-learn estimators for exact kernel regression and classification.
 
-Thin layers: they validate, build the Gram matrix straight into packed lower
-tiles (:mod:`kernelfit.gram_builder`, :mod:`kernelfit.linalg`), solve it exactly
-(:mod:`kernelfit.solvers`), and keep the fitted state.
+Thin layers: they validate, build a Gram source (data plus the kernel, on this
+machine or on Dask), call the solve pipeline
+(:func:`kernelfit.solvers.pipeline.solve_kernel_system`) and keep the fitted state.
 """
 
 from __future__ import annotations
 
-import time
-import warnings
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .backend import NotPositiveDefiniteError, resolve_device, to_numpy
-from .gram_builder import gram, kernel_matvec
+from .backend import to_numpy
+from .gram_builder import kernel_matvec
 from .kernels import make_kernel
-from .linalg import PackedStorage, cholesky_solve, tiled_cholesky
-from .linalg.storage_choice import (
-    OpenedStorage,
-    TeeTiles,
-    describe,
-    discard_tile_storage,
-    open_kept_kernel,
-    open_tile_storage,
-)
-from .linalg.symmetric_view import SymmetricTileView
-from .solvers.exact import SolverFallbackWarning, solve_general
-from .solvers.mixed import refine_solution
-from .solvers.stored_refinement import refine_with_stored_kernel
+from .solvers.gram_sources import KernelGramSource
+from .solvers.pipeline import PIPELINE_SOLVERS, solve_kernel_system, storage_precision
+from .solvers.targets import decode_scores, encode_targets
 from .validation import check_finite_rows, check_nonnegative
 
 __all__ = ["KernelClassifier", "KernelRegressor"]
@@ -91,134 +77,38 @@ class _ExactKernelModel(BaseEstimator):
         if self.backend not in ("local", "dask"):
             raise ValueError(f"backend must be 'local' or 'dask'; found {self.backend!r}")
         if self.backend == "dask":
-            from .distributed.estimator_backend import fit_dual
+            from .distributed.estimator_backend import dask_gram_source
 
-            return fit_dual(self, X, Y, reg)
-        mixed = isinstance(self.dtype, str) and self.dtype == "mixed"
-        try:
-            dtype = np.dtype(np.float32 if mixed else (self.dtype or np.float64))
-        except TypeError:
-            dtype = None
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32, float64 or 'mixed'; found {self.dtype!r}")
-        backend = resolve_device(self.device)
-        self.kernel_ = make_kernel(
-            self.kernel, bandwidth=self.bandwidth, degree=self.degree, gamma=self.gamma,
-            coef0=self.coef0, X=X,
-        )
-        self.timings_ = {}
-        Xb = backend.asarray(X)
-        if self.solver not in ("auto", "cholesky", "lu", "lstsq"):
-            raise ValueError(
-                f"solver must be 'auto', 'cholesky', 'lu' or 'lstsq'; found {self.solver!r}"
+            source = dask_gram_source(self, X, Y, reg)
+            if source is None:  # solved by the matrix-free PCG
+                return self
+        else:
+            storage_precision(self.dtype)
+            if self.solver not in PIPELINE_SOLVERS:
+                raise ValueError(f"solver must be 'auto', 'cholesky', 'lu' or 'lstsq'; found "
+                                 f"{self.solver!r}")
+            self.kernel_ = make_kernel(
+                self.kernel, bandwidth=self.bandwidth, degree=self.degree, gamma=self.gamma,
+                coef0=self.coef0, X=X,
             )
-        t0 = time.perf_counter()
-        opened, kept = self._build_tiles(X, Xb, reg, dtype, mixed, backend)
-        storage = opened.storage
-        self.storage_ = describe(opened) + (
-            "" if kept is None else " + float64 copy of K " + (
-                "in memory" if kept.directory is None else "on disk"))
-        self.resumed_panels_ = opened.panels_done
-        self.timings_["gram"] = time.perf_counter() - t0
-        Yb = backend.asarray(Y)
-        t0 = time.perf_counter()
-        finished = False
-        try:
-            if self.solver in ("lu", "lstsq"):
-                raise NotPositiveDefiniteError(f"solver={self.solver!r} requested")
-            tiled_cholesky(storage, progress=self.progress, start_panel=opened.panels_done)
-            self.timings_["cholesky"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            if kept is not None:
-                alpha, self.refinement_ = refine_with_stored_kernel(
-                    storage, kept.storage, Y, reg=reg, progress=self.progress)
-                self.solver_ = "mixed"
-            elif mixed:
-                alpha, self.refinement_ = refine_solution(
-                    storage, Xb, Y, self.kernel_, reg=reg, device=self.device,
-                    progress=self.progress,
-                )
-                self.solver_ = "mixed"
-            else:
-                alpha = cholesky_solve(storage, Yb, progress=self.progress)
-                self.solver_ = "cholesky"
-            finished = True
-        except NotPositiveDefiniteError:
-            if self.solver == "cholesky":
-                discard_tile_storage(opened)  # a failed factor is no use to a resumed run
-                raise
-            discard_tile_storage(opened)
-            if kept is not None:
-                discard_tile_storage(kept)
-            if self.solver == "auto":
-                warnings.warn("the kernel matrix is not numerically positive definite; "
-                              "solving by LU", SolverFallbackWarning, stacklevel=3)
-            K = gram(X, kernel=self.kernel_, dtype=np.float64, memory_budget=self.memory_budget)
-            alpha, info = solve_general(
-                K, Y, reg, "lstsq" if self.solver == "lstsq" else "lu_or_lstsq",
-                memory_budget=self.memory_budget,
-            )
-            self.solver_ = info.method
-            finished = True
-        finally:
-            if finished or not opened.keep:  # tiles a user's scratch_dir holds stay to resume
-                discard_tile_storage(opened)
-            else:
-                storage.close()
-            if kept is not None:
-                discard_tile_storage(kept)
-        self.timings_["solve"] = time.perf_counter() - t0
-        alpha = backend.to_numpy(alpha)
-        A = alpha[:, None] if alpha.ndim == 1 else alpha
-        Yn = np.asarray(Y, np.float64).reshape(A.shape)
-        # K alpha = Y - reg alpha, so alpha^T K alpha = alpha^T Y - reg ||alpha||^2.
-        sq = float(np.sum(A * Yn) - reg * np.sum(A * A))
-        self.rkhs_norm_ = float(np.sqrt(max(sq, 0.0)))
-        self.dual_coef_ = alpha
+            source = KernelGramSource(
+                X, self.kernel_, device=self.device, storage=self.storage,
+                tile_size=self.tile_size, memory_budget=self.memory_budget,
+                scratch_dir=self.scratch_dir, keep_kernel=self.keep_kernel)
+        solution = solve_kernel_system(source, Y, reg=reg, dtype=self.dtype or "float64",
+                                       solver=self.solver, residual=False,
+                                       progress=self.progress)
+        self.solution_ = solution
+        self.timings_ = dict(solution.timings)
+        self.storage_ = solution.storage
+        self.resumed_panels_ = solution.resumed_panels
+        self.solver_ = solution.solver
+        if solution.refinement is not None:
+            self.refinement_ = solution.refinement
+        self.rkhs_norm_ = solution.rkhs_norm
+        self.dual_coef_ = solution.alpha
         self.X_fit_ = X
         return self
-
-    def _build_tiles(self, X, Xb, reg, dtype, mixed, backend):
-        """The tiles of ``K + reg I`` ready to factorize, and (mixed) a kept float64 ``K``."""
-        n = X.shape[0]
-        kept = None
-        if mixed and self.storage != "out-of-core":
-            kept = open_kept_kernel(n, backend, keep=self.keep_kernel, tile_size=self.tile_size,
-                                    memory_budget=self.memory_budget,
-                                    scratch_dir=self.scratch_dir)
-        if kept is not None:
-            try:
-                factor = PackedStorage(n, kept.storage.tile_size, np.float32, backend,
-                                       kept.budget_left)
-                opened = OpenedStorage(factor)
-                gram(Xb, kernel=self.kernel_, dtype=np.float64,
-                     out=TeeTiles(kept.storage, factor), progress=self.progress)
-                SymmetricTileView(kept.storage).symmetrize_diagonal()
-            except BaseException:
-                discard_tile_storage(kept)
-                raise
-        else:
-            opened = open_tile_storage(
-                X, self.kernel_, reg, dtype, backend, storage=self.storage,
-                tile_size=self.tile_size, memory_budget=self.memory_budget,
-                scratch_dir=self.scratch_dir,
-            )
-            if opened.gram_done:
-                return opened, kept
-            try:
-                gram(Xb, kernel=self.kernel_, dtype=dtype, out=opened.storage,
-                     progress=self.progress)
-            except BaseException:
-                if opened.keep:
-                    opened.storage.close()
-                else:
-                    discard_tile_storage(opened)
-                raise
-        if reg:
-            opened.storage.add_to_diagonal(reg)
-        if opened.directory is not None:
-            opened.storage.mark_gram_done()
-        return opened, kept
 
     def _decision(self, X):
         check_is_fitted(self, "dual_coef_")
@@ -310,6 +200,11 @@ class KernelRegressor(RegressorMixin, _ExactKernelModel):
         Seconds spent in ``gram``, ``cholesky`` and ``solve``.
     refinement_ : RefinementInfo
         Only with ``dtype="mixed"``: iterations and residuals of the refinement.
+    solution_ : Solution
+        The pipeline's record (:class:`kernelfit.solvers.pipeline.Solution`);
+        ``K_alpha`` and the residual are measured only with the refinement
+        (:func:`~kernelfit.solvers.pipeline.measure_solution` fills them).
+        Not set with ``solver="pcg"``.
     pcg_info_ : PCGInfo
         Only with ``backend="dask", solver="pcg"``: iterations and residuals.
     """
@@ -340,7 +235,8 @@ class KernelClassifier(ClassifierMixin, _ExactKernelModel):
     Multiclass labels become one-hot rows (two classes: one column of
     +-1); the decision is the arg-max of the fitted function. Parameters and
     fitted attributes are those of :class:`KernelRegressor`, plus ``classes_``
-    and ``label_binarizer_`` (labels to the fitted targets).
+    (:func:`kernelfit.solvers.targets.encode_targets` maps labels to the fitted
+    targets).
     """
 
     def fit(self, X, y):
@@ -350,15 +246,8 @@ class KernelClassifier(ClassifierMixin, _ExactKernelModel):
         )
         check_finite_rows(X, "X")
         check_classification_targets(y)
-        self.label_binarizer_ = LabelBinarizer(neg_label=-1 if len(np.unique(y)) == 2 else 0)
-        Y = self.label_binarizer_.fit_transform(y).astype(np.float64)
-        self.classes_ = self.label_binarizer_.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "classification needs samples of at least 2 classes; "
-                f"found 1 class: {self.classes_}"
-            )
-        return self._fit_dual(X, Y[:, 0] if Y.shape[1] == 1 else Y)
+        self.classes_, Y = encode_targets(y)
+        return self._fit_dual(X, Y)
 
     def decision_function(self, X):
         """Scores of shape (n,) for two classes, (n, n_classes) otherwise."""
@@ -366,7 +255,4 @@ class KernelClassifier(ClassifierMixin, _ExactKernelModel):
 
     def predict(self, X):
         """Predicted class labels."""
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        return decode_scores(self.decision_function(X), self.classes_)

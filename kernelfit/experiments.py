@@ -16,13 +16,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .backend import to_numpy
-from .gram_builder import kernel_matvec, symmetric_matvec
+from .gram_builder import kernel_matvec
 from .kernels import make_kernel
 from .memory import parse_budget
 from .memory_usage import AnonymousPeak, peak_rss
 from .model_selection import AUTO_BANDWIDTH_FACTORS, select_bandwidth
 from .progress import phase
 from .provenance import environment
+from .solvers.gram_sources import KernelGramSource
+from .solvers.pipeline import measure_solution
+from .solvers.targets import decode_scores, encode_targets
 
 __all__ = [
     "DEFAULT_BANDWIDTH",
@@ -240,7 +243,7 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         (``features="randconv"``, whose kernel is ``"gaussian"`` or ``"linear"``).
     progress : callable, optional
         Progress callback; phases ``load``, ``features``, ``gram``, ``cholesky``,
-        ``solve``, ``matvec`` (residual) and ``predict``. With ``features="randconv"``
+        ``solve``, ``residual`` and ``predict``. With ``features="randconv"``
         (streamed, :func:`kernelfit.streamed.solve_streamed`): ``load``, the feature
         map's phases, ``randconv gram``, ``kernel``, ``cholesky``, ``solve``,
         ``refine`` or ``residual``, and ``predict``.
@@ -259,6 +262,15 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         result = _run_experiment(config, progress)
     result.peak_anonymous_bytes = anonymous.peak
     return result
+
+
+def _gram_source(config, Ftr, kernel):
+    """The fitted kernel as a Gram source: its float64 product gives the residual."""
+    if config.dask:
+        from .distributed.gram_source import DaskGramSource
+
+        return DaskGramSource(Ftr, kernel, client=config.dask)
+    return KernelGramSource(Ftr, kernel, device=config.device)
 
 
 def _run_experiment(config, progress):
@@ -303,29 +315,18 @@ def _run_experiment(config, progress):
         backend="dask" if config.dask else "local", client=config.dask,
     )
     clf.fit(Ftr, ytr)
-    timings.update(clf.timings_)
     kernel = clf.kernel_
-    Y = clf.label_binarizer_.transform(ytr).astype(np.float64)
-    Y = Y[:, 0] if Y.shape[1] == 1 and clf.dual_coef_.ndim == 1 else Y
-    refinement = getattr(clf, "refinement_", None)
-    if refinement is not None:  # the refinement's last residual gives K alpha for free
-        KA = Y - refinement.final_residual - config.reg * clf.dual_coef_
-    else:
-        t0 = time.perf_counter()
-        KA = to_numpy(clf.decision_function(Ftr) if config.dask else symmetric_matvec(
-            Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
-            phase_name="residual"))
-        timings["residual"] = time.perf_counter() - t0
-    resid = float(np.linalg.norm(KA + config.reg * clf.dual_coef_ - Y) / np.linalg.norm(Y))
-    norm = float(np.sqrt(max(np.sum(clf.dual_coef_ * KA), 0.0)))
-    train_pred = clf.classes_[(KA > 0).astype(int)] if KA.ndim == 1 else clf.classes_[
-        np.argmax(KA, axis=1)]
+    Y = encode_targets(ytr)[1]
+    solution = measure_solution(clf.solution_, _gram_source(config, Ftr, kernel), Y,
+                                progress=progress)
+    timings.update(solution.timings)
+    refinement = solution.refinement
+    train_pred = decode_scores(solution.K_alpha, clf.classes_)
     t0 = time.perf_counter()
     scores = to_numpy(clf.decision_function(Fte) if config.dask else kernel_matvec(
         Fte, Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
         phase_name="predict"))
-    test_pred = clf.classes_[(scores > 0).astype(int)] if scores.ndim == 1 else clf.classes_[
-        np.argmax(scores, axis=1)]
+    test_pred = decode_scores(scores, clf.classes_)
     timings["predict"] = time.perf_counter() - t0
     versions, machine = environment()
     cfg = _config_record(config, bandwidth_search, refinement)
@@ -333,9 +334,9 @@ def _run_experiment(config, progress):
         config=cfg, dataset={"name": data.display_name, **data.source.to_dict()},
         n_train=len(ytr), n_test=len(yte), n_features=int(Ftr.shape[1]),
         bandwidth=kernel.bandwidth, train_error=float(np.mean(train_pred != ytr)),
-        test_error=float(np.mean(test_pred != yte)), rkhs_norm=norm,
-        relative_residual=resid, solver=clf.solver_,
-        storage="dask tiles" if config.dask else getattr(clf, "storage_", "packed"),
+        test_error=float(np.mean(test_pred != yte)), rkhs_norm=solution.rkhs_norm,
+        relative_residual=solution.relative_residual, solver=solution.solver,
+        storage=solution.storage,
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
         versions=versions, machine=machine, started=started,
     )

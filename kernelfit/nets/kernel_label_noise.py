@@ -134,17 +134,18 @@ def run_kernel_label_noise(X_train, y_train, X_test, y_test, *, ps=(0.0, 0.2, 0.
     dataset : dict, optional
         Description of the data, copied into the result.
     progress : callable, optional
-        Receives a ``"kernel fits"`` phase (gram, solve, residual, predict)
-        and the phases of those steps.
+        Receives a ``"kernel fits"`` phase (the solve pipeline, then predict) and
+        the phases of those steps.
 
     Returns
     -------
     KernelNoiseSweep
     """
-    from ..gram_builder import gram, kernel_matvec, symmetric_matvec
+    from ..gram_builder import kernel_matvec
     from ..kernels import make_kernel
-    from ..linalg import PackedStorage
-    from ..solvers import solve
+    from ..solvers.gram_sources import KernelGramSource
+    from ..solvers.pipeline import solution_metrics, solve_kernel_system
+    from ..solvers.targets import one_hot
 
     levels = tuple(check_probability(p) for p in ps)
     seeds = tuple(seeds)
@@ -167,17 +168,15 @@ def run_kernel_label_noise(X_train, y_train, X_test, y_test, *, ps=(0.0, 0.2, 0.
             for p in levels for seed in seeds]
     # K depends only on the images: one factorization serves every level and seed,
     # with the one-hot labels of all runs stacked as right-hand sides.
-    Y = np.concatenate([np.eye(num_classes)[lab.labels] for _, _, lab in runs], axis=1)
+    classes = np.arange(num_classes)
+    Y = np.concatenate([one_hot(lab.labels, classes) for _, _, lab in runs], axis=1)
     start = time.perf_counter()
-    with phase(progress, "kernel fits", total=4, unit="steps") as bar:
-        storage = PackedStorage(len(F_train), dtype=np.float64, device=device,
-                                memory_budget=memory_budget)
-        gram(F_train, kernel=k, out=storage, progress=progress)
-        bar.advance()
-        alpha = np.asarray(solve(storage, Y, reg=reg, progress=progress))
-        storage.close()
-        bar.advance()
-        KA = np.asarray(symmetric_matvec(F_train, alpha, k, device=device, progress=progress))
+    with phase(progress, "kernel fits", total=2, unit="steps") as bar:
+        source = KernelGramSource(F_train, k, device=device, storage="packed",
+                                  memory_budget=memory_budget)
+        solution = solve_kernel_system(source, Y, reg=reg, dtype="float64",
+                                       progress=progress)
+        alpha, KA = solution.alpha, solution.K_alpha
         bar.advance()
         scores = np.asarray(kernel_matvec(F_test, F_train, alpha, k, device=device,
                                           progress=progress, phase_name="predict"))
@@ -190,6 +189,6 @@ def run_kernel_label_noise(X_train, y_train, X_test, y_test, *, ps=(0.0, 0.2, 0.
             p=p, seed=int(seed),
             train_error=float(np.mean(fitted.argmax(1) != labels.labels)),
             test_error=float(np.mean(scores[:, cols].argmax(1) != y_test)),
-            rkhs_norm=float(np.sqrt(max(np.sum(alpha[:, cols] * KA[:, cols]), 0.0))),
+            rkhs_norm=solution_metrics(Y[:, cols], alpha[:, cols], reg, KA[:, cols])[1],
             labels_changed_fraction=labels.changed_fraction, fit_seconds=seconds))
     return sweep

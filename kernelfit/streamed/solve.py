@@ -44,26 +44,26 @@ In float64 the same run plans 25.9 GB (24.1 GiB), more than the default budget
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import NotPositiveDefiniteError, resolve_device
+from ..backend import resolve_device
 from ..features.conv_gram import GRAM_TILE
-from ..linalg import PackedStorage, cholesky_solve, tiled_cholesky
+from ..linalg import PackedStorage
 from ..linalg.symmetric_view import SymmetricTileView
-from ..linalg.tile_matvec import copy_tiles, tile_symmetric_matvec
-from ..memory import check_budget, parse_budget
+from ..linalg.tile_matvec import copy_tiles
+from ..memory import parse_budget
 from ..model_selection import (
     AUTO_BANDWIDTH_FACTORS,
     median_bandwidth_from_tiles,
     select_bandwidth_from_gram,
     select_reg_from_gram,
 )
-from ..solvers.exact import SolverFallbackWarning, solve_general
+from ..solvers.gram_sources import StoredGramSource
 from ..solvers.mixed import RefinementInfo
-from ..solvers.stored_refinement import refine_with_stored_kernel
+from ..solvers.pipeline import solve_kernel_system
+from ..solvers.targets import decode_scores, encode_targets
 from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
 from .memory_plan import plan_streamed_memory
 
@@ -134,9 +134,7 @@ class StreamedSolution:
 
     def predict(self, scores) -> np.ndarray:
         """Class labels from scores (sign for two classes, arg-max otherwise)."""
-        if scores.ndim == 1:
-            return self.classes[(scores > 0).astype(int)]
-        return self.classes[np.argmax(scores, axis=1)]
+        return decode_scores(scores, self.classes)
 
 
 def _check_bandwidth(bandwidth, kernel):
@@ -169,19 +167,6 @@ def _check_reg(reg):
         return float(reg)
     raise ValueError(f"reg must be a non-negative number or 'auto' (held-out choice on the "
                      f"training set); found {reg!r}")
-
-
-def _targets(y):
-    from sklearn.preprocessing import LabelBinarizer
-
-    y = np.asarray(y)
-    classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError(f"classification needs samples of at least 2 classes; found "
-                         f"{len(classes)} class: {classes}")
-    binarizer = LabelBinarizer(neg_label=-1 if len(classes) == 2 else 0)
-    Y = binarizer.fit_transform(y).astype(np.float64)
-    return binarizer.classes_, Y[:, 0] if Y.shape[1] == 1 else Y
 
 
 def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", bandwidth=None,
@@ -250,7 +235,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     kernel = _check_kernel(kernel)
     bandwidth = _check_bandwidth(bandwidth, kernel)
     reg = _check_reg(reg)
-    classes, Y = _targets(y_train)
+    classes, Y = encode_targets(y_train)
     n, m = len(X_train), len(X_test)
     if len(Y) != n:
         raise ValueError(f"y_train must have one label per training image; found {n} images "
@@ -295,41 +280,16 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         gaussian_tiles(storage, norms, bandwidth, progress=progress)
         gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
     stored = copy_tiles(storage, memory_budget=room)
-    if reg:
-        storage.add_to_diagonal(reg)
     timings["kernel"] = time.perf_counter() - t0
 
-    refinement = None
-    t0 = time.perf_counter()
     try:
-        tiled_cholesky(storage, progress=progress)
-        timings["cholesky"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if dtype == "mixed":
-            alpha, refinement = refine_with_stored_kernel(storage, stored, Y, reg=reg,
-                                                          progress=progress)
-            solver = "mixed"
-        else:
-            alpha = backend.to_numpy(cholesky_solve(storage, backend.asarray(Y),
-                                                    progress=progress))
-            solver = "cholesky"
-    except NotPositiveDefiniteError as exc:
-        storage.close()
-        alpha, solver = _fallback(stored, Y, reg, plan, exc)
+        source = StoredGramSource(storage, stored, fallback_budget=room)
+        solved = solve_kernel_system(source, Y, reg=reg, dtype=dtype, progress=progress)
     finally:
         storage.close()
-    timings["solve"] = time.perf_counter() - t0
-    alpha = np.asarray(alpha, dtype=np.float64)
-
-    if refinement is not None:  # the last refinement residual gives K alpha for free
-        KA = Y - refinement.final_residual - reg * alpha
-    else:
-        t0 = time.perf_counter()
-        KA = tile_symmetric_matvec(stored, alpha, progress=progress, phase_name="residual")
-        timings["residual"] = time.perf_counter() - t0
-    stored.close()
-    residual = float(np.linalg.norm(KA + reg * alpha - Y) / np.linalg.norm(Y))
-    norm = float(np.sqrt(max(float(np.sum(alpha * KA)), 0.0)))
+        stored.close()
+    timings.update(solved.timings)
+    alpha, KA = solved.alpha, solved.K_alpha
 
     t0 = time.perf_counter()
     scores = cross_matvec(cross, alpha, progress=progress)
@@ -338,7 +298,8 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         dual_coef=alpha, classes=classes, targets=Y, train_scores=KA, test_scores=scores,
         kernel=kernel, bandwidth=None if bandwidth is None else float(bandwidth),
         bandwidth_search=bandwidth_search, reg=float(reg), reg_search=reg_search,
-        relative_residual=residual, rkhs_norm=norm, solver=solver, refinement=refinement,
+        relative_residual=solved.relative_residual, rkhs_norm=solved.rkhs_norm,
+        solver=solved.solver, refinement=solved.refinement,
         n_features=int(feature_map.n_features_out_), timings=timings,
     )
 
@@ -372,15 +333,3 @@ def _resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings, pr
                                         seed=seed, memory_budget=room, progress=progress)
     timings["reg_search"] = time.perf_counter() - t0
     return best, errors
-
-
-def _fallback(kernel, Y, reg, plan, exc):
-    """LU (then least squares) on a dense float64 copy of the stored ``K``, budget permitting."""
-    n = kernel.n
-    room = plan.budget - plan.packed - plan.cross
-    check_budget(n * n * (8 + kernel.dtype.itemsize), room,
-                 f"the LU fallback after a failed Cholesky ({exc}) on a dense {n} x {n} copy")
-    warnings.warn(f"the kernel matrix is not numerically positive definite ({exc}); solving "
-                  "by LU", SolverFallbackWarning, stacklevel=3)
-    alpha, info = solve_general(kernel.to_dense(), Y, reg, "lu_or_lstsq", memory_budget=room)
-    return alpha, info.method

@@ -120,14 +120,14 @@ def test_auto_bandwidth_is_the_held_out_choice_on_features(images, reference):
 
 
 def test_failed_cholesky_falls_back_to_lu_on_the_stored_kernel(images, reference, monkeypatch):
-    import kernelfit.streamed.solve as streamed_solve
+    import kernelfit.solvers.gram_sources as gram_sources
     from kernelfit.backend import NotPositiveDefiniteError
     from kernelfit.solvers import SolverFallbackWarning
 
     def failing(storage, **kwargs):
         raise NotPositiveDefiniteError("matrix is not positive definite", 3)
 
-    monkeypatch.setattr(streamed_solve, "tiled_cholesky", failing)
+    monkeypatch.setattr(gram_sources, "tiled_cholesky", failing)
     X, y, Xt, _ = images
     F, _ = reference
     with pytest.warns(SolverFallbackWarning, match="solving by LU"):
