@@ -283,12 +283,15 @@ def median_bandwidth(X, sample: int = 1000, seed: int = 0) -> float:
     """Median heuristic: the median pairwise Euclidean distance over a sample, over sqrt(2).
 
     Deterministic for a given ``seed`` (see :mod:`kernelfit.median_heuristic`). Used
-    when ``bandwidth=None``. The sample goes through the host (NumPy), in float64.
+    when ``bandwidth=None``. The sample (at most ``sample`` rows, never all of a
+    larger ``X``) is taken on ``X``'s device and copied to the host explicitly.
     """
     from .backend import backend_for
 
-    Xn = backend_for(X).to_numpy(X)
-    S = np.asarray(Xn[median_sample(Xn.shape[0], sample, seed)], dtype=np.float64)
+    backend = backend_for(X)
+    index = median_sample(X.shape[0], sample, seed)
+    rows = X if index.size == X.shape[0] else backend.xp.take(X, backend.asarray(index), axis=0)
+    S = np.asarray(backend.to_numpy(rows), dtype=np.float64)
     return bandwidth_from_squared_distances(_sqdist(np, S, S, True))
 
 

@@ -28,7 +28,7 @@ import threading
 
 import numpy as np
 
-from ..backend import resolve_device
+from ..backend import host_backend
 from ..memory import check_budget, format_bytes, parse_budget
 from .storage import PackedStorage, TileStorage, default_tile_size
 
@@ -69,7 +69,7 @@ class OutOfCoreStorage(TileStorage):
 
     def __init__(self, n, directory, tile_size=None, dtype=np.float64, memory_budget=None,
                  resume=False, fingerprint=None):
-        super().__init__(n, tile_size or default_tile_size(n), dtype, resolve_device("cpu"))
+        super().__init__(n, tile_size or default_tile_size(n), dtype, host_backend())
         self.directory = os.fspath(directory)
         self.fingerprint = fingerprint
         self._offsets, offset = {}, 0

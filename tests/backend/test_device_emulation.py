@@ -250,3 +250,21 @@ def test_phase_timer_synchronizes_before_and_after():
         pass
     assert calls == ["sync", "work", "sync", "sync", "sync"]
     assert set(timings) == {"gram"} and timings["gram"] >= 0.0
+
+
+def test_median_bandwidth_copies_only_the_sample(rng, monkeypatch):
+    """Only the sampled rows reach the host (explicitly); the value matches NumPy's."""
+    from kernelfit.backend import Backend
+    from kernelfit.kernels import median_bandwidth
+
+    copied = []
+    original = Backend.to_numpy
+
+    def recording(self, a):
+        copied.append(tuple(a.shape))
+        return original(self, a)
+
+    monkeypatch.setattr(Backend, "to_numpy", recording)
+    X = rng.standard_normal((300, 4))
+    assert median_bandwidth(on_device(X), sample=50) == median_bandwidth(X, sample=50)
+    assert copied == [(50, 4)]
