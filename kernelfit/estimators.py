@@ -18,7 +18,7 @@ from .kernels import make_kernel
 from .solvers.gram_sources import KernelGramSource
 from .solvers.pipeline import PIPELINE_SOLVERS, solve_kernel_system, storage_precision
 from .solvers.targets import decode_scores, encode_targets
-from .validation import check_finite_rows, check_nonnegative
+from .validation import check_count, check_finite_rows, check_nonnegative
 
 __all__ = ["KernelClassifier", "KernelRegressor"]
 
@@ -74,6 +74,7 @@ class _ExactKernelModel(BaseEstimator):
     def _fit_dual(self, X, Y):
         """Solve ``(K + reg I) alpha = Y``; sets every fitted attribute."""
         reg = check_nonnegative(self.reg, "reg")
+        check_count(self.tile_size, "tile_size")
         if self.backend not in ("local", "dask"):
             raise ValueError(f"backend must be 'local' or 'dask'; found {self.backend!r}")
         if self.backend == "dask":

@@ -26,6 +26,7 @@ from .provenance import environment
 from .solvers.gram_sources import KernelGramSource
 from .solvers.pipeline import measure_solution
 from .solvers.targets import decode_scores, encode_targets
+from .validation import check_count
 
 __all__ = [
     "DEFAULT_BANDWIDTH",
@@ -117,16 +118,19 @@ def _load(config, progress):
     data = loader(data_dir=config.data_dir, progress=progress, download=config.download)
     rng = np.random.default_rng(config.seed)
 
-    def subset(X, y, n):
-        if n is None or n >= len(y):
+    def subset(X, y, n, name):
+        if n is None or n == len(y):
             return X, y
-        if n < 1:
-            raise ValueError(f"subset size must be >= 1; found {n}")
+        if n > len(y):
+            split = {"n_train": "training", "n_test": "test"}[name]
+            raise ValueError(f"{name} must be at most the size of the {data.display_name} "
+                             f"{split} set, {len(y):,} images (omit it to use them all); "
+                             f"found {n:,}")
         idx = np.sort(rng.permutation(len(y))[:n])
         return X[idx], y[idx]
 
-    Xtr, ytr = subset(data.X_train, data.y_train, config.n_train)
-    Xte, yte = subset(data.X_test, data.y_test, config.n_test)
+    Xtr, ytr = subset(data.X_train, data.y_train, config.n_train, "n_train")
+    Xte, yte = subset(data.X_test, data.y_test, config.n_test, "n_test")
     return data, Xtr, ytr, Xte, yte
 
 
@@ -199,8 +203,24 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
     )
 
 
+def _check_sizes(config) -> None:
+    """Refuse sizes below 1, and a filter count without the feature map that has filters."""
+    sizes = [("n_train", config.n_train), ("n_test", config.n_test),
+             ("tile_size", config.tile_size)]
+    if "n_filters" in config.feature_params:
+        if config.features != "randconv":
+            raise ValueError(f"n_filters (--filters) is the number of random-convolution "
+                             f"filters and needs features='randconv' (--features randconv); "
+                             f"found features={config.features!r}")
+        sizes.append(("n_filters", config.feature_params["n_filters"]))
+    for name, value in sizes:
+        check_count(value, name)
+
+
 def _check_config(config) -> None:
-    """Refuse a bad ``reg``, and what the streamed path does not do, before any work."""
+    """Refuse a bad ``reg`` or size, and what the streamed path does not do, before any
+    work."""
+    _check_sizes(config)
     streamed = config.features in STREAMED_FEATURES
     reg = config.reg
     if isinstance(reg, str):

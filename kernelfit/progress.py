@@ -9,11 +9,22 @@ for example :class:`TqdmProgress`.
 
 from __future__ import annotations
 
+import sys
 import time
+import weakref
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-__all__ = ["Phase", "ProgressCallback", "ProgressEvent", "TqdmProgress", "phase"]
+__all__ = [
+    "Phase",
+    "ProgressCallback",
+    "ProgressEvent",
+    "TqdmProgress",
+    "end_progress_lines",
+    "phase",
+    "progress_lines_ended",
+]
 
 
 @dataclass(frozen=True)
@@ -108,41 +119,143 @@ def phase(callback: ProgressCallback | None, name: str, total: float, unit: str 
     return Phase(callback, name, float(total), unit)
 
 
+#: Renderers with bars open, so that :func:`end_progress_lines` can finish them.
+_RENDERERS_WITH_BARS: weakref.WeakSet = weakref.WeakSet()
+
+
 class TqdmProgress:
-    """Render progress events as one tqdm bar per phase (with rate and ETA).
+    """Render progress events: tqdm bars in a terminal, plain periodic lines in a log.
+
+    In a terminal each phase gets one tqdm bar (with rate and ETA); a phase that
+    runs again (the two triangular solves, each refinement pass) is labelled with
+    its run number (``solve 2``, ``refine 3``). When the stream is not a terminal
+    (a log file, a batch job) no carriage-return frames are written: one line when
+    a phase starts, one every ``interval`` seconds, and one when it ends.
 
     Parameters
     ----------
     disable : bool, default False
         Swallow all events (``--quiet``).
     file : file-like, optional
-        Where bars are drawn; tqdm's default (stderr) when omitted.
+        Where bars or lines are written; ``sys.stderr`` when omitted.
+    interval : float, default 30
+        Seconds between two plain lines of one phase when ``file`` is not a terminal.
     """
 
-    def __init__(self, disable: bool = False, file=None):
+    def __init__(self, disable: bool = False, file=None, interval: float = 30.0):
         self.disable = disable
         self.file = file
+        self.interval = float(interval)
         self._bars: dict[str, object] = {}
+        self._labels: dict[str, str] = {}
+        self._runs: dict[str, int] = {}
+        self._last_line: dict[str, float] = {}
+
+    @property
+    def _stream(self):
+        return self.file if self.file is not None else sys.stderr
+
+    def _label(self, name: str) -> str:
+        """The phase's name, with its run number from the second run on."""
+        if name not in self._labels:
+            runs = self._runs[name] = self._runs.get(name, 0) + 1
+            self._labels[name] = name if runs == 1 else f"{name} {runs}"
+        return self._labels[name]
 
     def __call__(self, event: ProgressEvent) -> None:
-        if self.disable:
-            return
+        if self.disable or (event.finished and event.phase not in self._labels):
+            return  # off, or a phase closed twice
+        label = self._label(event.phase)
+        if _is_terminal(self._stream):
+            self._draw_bar(event, label)
+        else:
+            self._write_line(event, label)
+        if event.finished:
+            del self._labels[event.phase]
+
+    def _draw_bar(self, event: ProgressEvent, label: str) -> None:
         from tqdm.auto import tqdm
 
         bar = self._bars.get(event.phase)
         if bar is None:
             bar = tqdm(
                 total=event.total,
-                desc=event.phase,
+                desc=label,
                 unit=event.unit or "it",
-                file=self.file,
+                file=self._stream,
                 dynamic_ncols=True,
                 bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} {unit} "
                 "[{elapsed}<{remaining}, {rate_fmt}]",
             )
             self._bars[event.phase] = bar
+            _RENDERERS_WITH_BARS.add(self)
         bar.n = event.done
         bar.refresh()
         if event.finished:
             bar.close()
             del self._bars[event.phase]
+
+    def _write_line(self, event: ProgressEvent, label: str) -> None:
+        now = time.monotonic()
+        last = self._last_line.get(event.phase)
+        unit = f" {event.unit}" if event.unit else ""
+        if event.finished:
+            self._last_line.pop(event.phase, None)
+            text = f"{label}: done, {event.done:.4g}{unit} in {_clock(event.elapsed)}"
+        elif last is None:
+            self._last_line[event.phase] = now
+            text = f"{label}: started, {event.total:.4g}{unit} to do"
+        elif now - last >= self.interval:
+            self._last_line[event.phase] = now
+            text = f"{label}: {event.done:.4g}/{event.total:.4g}{unit}"
+            if event.total > 0:
+                text += f" ({100 * event.done / event.total:.0f}%)"
+            text += f" after {_clock(event.elapsed)}"
+            if 0 < event.done < event.total:
+                left = event.elapsed * (event.total - event.done) / event.done
+                text += f", about {_clock(left)} left"
+        else:
+            return
+        print(text, file=self._stream, flush=True)
+
+    def close(self) -> None:
+        """Finish every open bar where it stands, so that the next line starts afresh."""
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
+        self._labels.clear()
+
+
+def end_progress_lines() -> None:
+    """Finish the open bars of every :class:`TqdmProgress` (before an error or
+    ``interrupted`` is printed, so that the message gets a line of its own)."""
+    for renderer in list(_RENDERERS_WITH_BARS):
+        renderer.close()
+
+
+@contextmanager
+def progress_lines_ended():
+    """On leaving the block, however it is left, :func:`end_progress_lines`."""
+    try:
+        yield
+    finally:
+        end_progress_lines()
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _clock(seconds: float) -> str:
+    """``"12.3 s"``, ``"4 min 05 s"`` or ``"2 h 03 min"``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "check_count",
     "check_finite_rows",
     "check_matrix",
     "check_nonnegative",
@@ -143,3 +144,18 @@ def check_nonnegative(value, name: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be >= 0; found {value!r}")
     return float(value)
+
+
+def check_count(value, name: str):
+    """Return ``value`` unchanged when it is None or a whole number >= 1 (a size, a count).
+
+    Raises
+    ------
+    ValueError
+        For anything else (zero, negatives, fractions, booleans), naming ``name``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1; found {value!r}")
+    return value

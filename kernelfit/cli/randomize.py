@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -62,11 +63,20 @@ def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+def plain_text(rest: str) -> str:
+    """A reST docstring as terminal text: no ``literal`` markers or roles; bullets become
+    indented items whose continuation lines line up after ``name  -- ``."""
+    text = re.sub(r"``([^`]+)``", r"\1", rest)
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    text = re.sub(r"(?m)^  (?=\S)", " " * 13, text)  # a bullet's continuation lines
+    return re.sub(r"(?m)^\* ", "  ", text)
+
+
 def register(subparsers) -> None:
     """Add the ``randomize`` sub-command to an argparse ``subparsers`` object."""
     p = subparsers.add_parser(
         "randomize", help="randomization tests of Zhang et al. (Table 1, Figure 1)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", nargs="?", choices=EXPERIMENTS, default="noise",
                    help="which experiment (default: noise)")
     p.add_argument("--dataset", choices=["cifar10", "mnist", "fashion-mnist"], default="cifar10")
@@ -182,10 +192,30 @@ def run(args) -> int:
         config.lr_decay_steps = math.ceil(data.full_n_train / args.batch_size)
         _note(f"learning rate decays every {config.lr_decay_steps} steps "
               "(one epoch of the full set)")
-    checkpoints = None if args.no_resume else out / "checkpoints"
-    common = {"dataset": data.describe(), "checkpoint_dir": checkpoints, "progress": progress}
-    arrays = (data.X_train, data.y_train, data.X_test, data.y_test)
     stem = f"{args.dataset}-{'-'.join(models)}"
+    # One folder per experiment, so that its checkpoints go once its results are written.
+    checkpoints = None if args.no_resume else out / "checkpoints" / f"{args.experiment}-{stem}"
+    common = {"dataset": data.describe(), "checkpoint_dir": checkpoints, "progress": progress}
+    status = _networks(args, config, models, data, common, out, stem)
+    if checkpoints is not None:
+        discard_checkpoints(checkpoints)
+    return status
+
+
+def discard_checkpoints(folder: Path) -> None:
+    """Delete an experiment's checkpoint folder (its results are final: nothing to resume),
+    and the ``checkpoints`` folder above it when that is left empty."""
+    import contextlib
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # other experiments' checkpoints are still there
+        folder.parent.rmdir()
+
+
+def _networks(args, config, models, data, common, out: Path, stem: str) -> int:
+    """Train the networks of ``args.experiment``; write and print its results."""
+    arrays = (data.X_train, data.y_train, data.X_test, data.y_test)
     if args.experiment == "table1":
         from ..nets.table1 import DEFAULT_WEIGHT_DECAY, run_table1
 

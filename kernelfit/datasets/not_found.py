@@ -12,7 +12,16 @@ from pathlib import Path
 
 from .locations import CACHE_ENV, DATA_ENV, user_cache_dir
 
-__all__ = ["not_found_message"]
+__all__ = ["DOWNLOAD_DISABLED", "command_line_wording", "not_found_message"]
+
+#: The line saying downloads were off, in the words of the Python API.
+DOWNLOAD_DISABLED = "Downloading was disabled (download=False)."
+
+#: Python-API phrases of the message and what the command line calls them.
+_CLI_WORDS = {
+    DOWNLOAD_DISABLED: "Downloading was disabled (--no-download).",
+    "data_dir=... (the CLI's --data-dir)": "--data-dir",
+}
 
 
 def not_found_message(
@@ -61,7 +70,26 @@ def not_found_message(
     if partial:
         lines += ["Incomplete or skipped copies:", *(f"    {note}" for note in partial)]
     if not download:
-        lines.append("Downloading was disabled (download=False).")
+        lines.append(DOWNLOAD_DISABLED)
     elif attempts:
         lines += ["Download attempts failed (offline?):", *(f"    {a}" for a in attempts)]
     return "\n".join(lines)
+
+
+def command_line_wording(message: str) -> str:
+    """``message`` with the Python API's names replaced by the CLI's options.
+
+    Parameters
+    ----------
+    message : str
+        A message built by :func:`not_found_message`.
+
+    Returns
+    -------
+    str
+        The same message as a command-line user should read it (``--no-download``,
+        ``--data-dir``).
+    """
+    for python_words, cli_words in _CLI_WORDS.items():
+        message = message.replace(python_words, cli_words)
+    return message

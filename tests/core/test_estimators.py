@@ -77,3 +77,11 @@ def test_estimator_nan_names_row():
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match="first bad row is 3"):
         kf.KernelRegressor(bandwidth=1.0).fit(X, np.ones(5))
+
+
+@pytest.mark.parametrize("tile_size", [0, -3, 2.5, True])
+def test_tile_size_below_one_is_refused(tile_size):
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    with pytest.raises(ValueError, match=rf"tile_size must be a whole number >= 1; found "
+                                         rf"{tile_size!r}"):
+        kf.KernelRegressor(kernel="linear", reg=0.1, tile_size=tile_size).fit(X, X[:, 0])

@@ -50,7 +50,7 @@ def test_single_run_on_mnist(tmp_path, capsys):
     assert record["runs"][0]["epochs_run"] == 2
     assert record["dataset"]["n_train"] == 128
     assert (tmp_path / "single-mnist-mlp1x512.md").is_file()
-    assert list((tmp_path / "checkpoints").glob("mlp1x512-random_labels-*.pt"))
+    assert not (tmp_path / "checkpoints").exists()  # results written: nothing to resume
 
 
 @needs_mnist
@@ -112,3 +112,36 @@ def test_plain_import_does_not_load_torch():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.nets
+def test_checkpoints_stay_until_the_results_are_written(tmp_path, monkeypatch):
+    """An interrupted experiment keeps its runs' checkpoints (to resume); a finished one
+    deletes them, since its JSON holds everything they did."""
+    pytest.importorskip("torch")
+    import numpy as np
+
+    from kernelfit.nets import experiment_data
+
+    rng = np.random.default_rng(0)
+    data = experiment_data.ExperimentData(
+        rng.integers(0, 256, (32, 28, 28), dtype=np.uint8), rng.integers(0, 10, 32),
+        rng.integers(0, 256, (16, 28, 28), dtype=np.uint8), rng.integers(0, 10, 16),
+        "mnist", "MNIST", full_n_train=32)
+    monkeypatch.setattr(experiment_data, "load_experiment_data", lambda *a, **k: data)
+    argv = ("single", "--dataset", "mnist", "--seeds", "0,1", "--epochs", "1", "--device",
+            "cpu", "--batch-size", "16", "--out", str(tmp_path), "--quiet")
+    real_report = randomize._report
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(randomize, "_report", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        randomize.run(_parse(*argv))
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").rglob("*.pt"))
+    assert len(kept) == 2 and all(name.startswith("mlp1x512-random_labels-") for name in kept)
+    monkeypatch.setattr(randomize, "_report", real_report)
+    assert randomize.run(_parse(*argv)) == 0
+    assert (tmp_path / "single-mnist-mlp1x512.json").is_file()
+    assert not (tmp_path / "checkpoints").exists()
