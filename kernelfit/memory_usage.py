@@ -1,6 +1,6 @@
 """How much memory this process holds: peak RSS, and the peak of its anonymous part.
 
-Peak RSS (``getrusage``) also counts resident pages of memory-mapped files, such
+Peak RSS (``VmHWM``, else ``getrusage``) also counts resident pages of memory-mapped files, such
 as out-of-core tiles or a float64 copy of ``K`` kept on disk; the kernel can drop
 those pages at any time, so they are cache rather than memory the run needs. The
 anonymous part (heap, NumPy arrays) is what the run holds in RAM. Linux reports
@@ -17,17 +17,31 @@ __all__ = ["AnonymousPeak", "anonymous_rss", "peak_rss"]
 
 
 def peak_rss() -> int:
-    """Peak resident set size of this process so far, in bytes (mapped files included)."""
+    """Peak resident set size of this program so far, in bytes (mapped files included).
+
+    Linux's ``VmHWM`` where there is one: it starts afresh when a program is
+    started, whereas ``getrusage``'s ``ru_maxrss`` (the fallback elsewhere) keeps
+    the parent's peak across ``fork`` and ``exec``, so a small child of a large
+    process (a reproduction step) would report its parent's peak.
+    """
+    high_water = _proc_status_bytes("VmHWM:")
+    if high_water is not None:
+        return high_water
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 def anonymous_rss() -> int | None:
     """Resident anonymous memory of this process now, in bytes; None where Linux's
     ``/proc/self/status`` is not available."""
+    return _proc_status_bytes("RssAnon:")
+
+
+def _proc_status_bytes(field: str) -> int | None:
+    """A ``kB`` field of ``/proc/self/status`` in bytes; None where it cannot be read."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("RssAnon:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass

@@ -28,6 +28,19 @@ _LABELS = {
 }
 
 
+#: Line style, marker and drawing order of each corruption in Figure 1a: curves that
+#: coincide (true labels and shuffled pixels fit alike) stay distinguishable, and the
+#: reference curve, true labels, is drawn on top.
+_STYLES = {
+    "true_labels": {"linestyle": "-", "marker": "o", "zorder": 6},
+    "shuffled_pixels": {"linestyle": "--", "marker": "s", "zorder": 5},
+    "random_pixels": {"linestyle": "-.", "marker": "^", "zorder": 4},
+    "random_labels": {"linestyle": ":", "marker": "D", "zorder": 3},
+    "gaussian": {"linestyle": (0, (5, 1, 1, 1)), "marker": "v", "zorder": 2},
+    "partial_labels": {"linestyle": (0, (1, 3)), "marker": "x", "zorder": 1},
+}
+
+
 def _figure(ncols: int = 1):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -52,13 +65,16 @@ def _seeds_title(n_seeds: int) -> str:
     return f"mean ± s.d. over {n_seeds} seeds" if n_seeds > 1 else "one seed"
 
 
-def _band(ax, x, values, label: str, marker=None) -> None:
-    """Mean line and a mean ± one standard deviation band over the rows of ``values``."""
+def _band(ax, x, values, label: str, marker=None, **style):
+    """Mean line and a mean ± one standard deviation band over the rows of ``values``;
+    ``style`` goes to the line (linestyle, zorder, markevery). Returns the line."""
     values = np.asarray(values, dtype=float)
     mean, std = values.mean(axis=0), values.std(axis=0)
-    (line,) = ax.plot(x, mean, label=label, marker=marker, linewidth=1.6)
+    (line,) = ax.plot(x, mean, label=label, marker=marker, linewidth=1.6, **style)
     if values.shape[0] > 1:
-        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2,
+                        linewidth=0, zorder=style.get("zorder", 1) - 0.5)
+    return line
 
 
 def _smooth(values, window: int) -> np.ndarray:
@@ -95,7 +111,12 @@ def plot_learning_curves(curves, path) -> Path:
             continue
         window = max(1, min(runs[0].steps_per_epoch, length // 20))
         smoothed = [_smooth(run.step_loss[:length], window) for run in runs]
-        _band(ax, np.arange(1, length + 1), smoothed, _LABELS.get(corruption, corruption))
+        style = dict(_STYLES.get(corruption, {}))
+        # markers staggered along x, so that coinciding curves still show each marker
+        every = max(len(_STYLES), length // 8)
+        order = list(_STYLES).index(corruption) if corruption in _STYLES else 0
+        _band(ax, np.arange(1, length + 1), smoothed, _LABELS.get(corruption, corruption),
+              markevery=(order * every // len(_STYLES), every), markersize=5, **style)
     batch = curves.config.get("batch_size", 128)
     ax.set_xlabel(f"training steps (minibatches of {batch} images)", fontsize=11)
     ax.set_ylabel("training loss (cross-entropy, nats)", fontsize=11)
@@ -131,7 +152,20 @@ def plot_convergence_time(sweep, path) -> Path:
     ax.set_ylabel("steps to fit, relative to p = 0 (ratio)", fontsize=11)
     ax.set_xlim(-0.03, 1.03)
     ax.set_title(_title(sweep, "Convergence slowdown"), fontsize=11)
+    note = subset_note(sweep.dataset)
+    if note:
+        ax.text(0.02, 0.97, note, transform=ax.transAxes, fontsize=8.5, va="top",
+                ha="left", bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
     return _save(fig, path)
+
+
+def subset_note(dataset: dict) -> str | None:
+    """What a convergence plot on a training subset cannot show; None on the full set."""
+    n, full = dataset.get("n_train"), dataset.get("full_n_train")
+    if not (isinstance(n, int) and isinstance(full, int) and 0 < n < full):
+        return None
+    return (f"Trained on {n:,} of the {full:,} training images:\nthe paper's slowdown "
+            "with p need not show at this size.")
 
 
 def plot_test_error(sweep, path, num_classes: int = 10) -> Path:

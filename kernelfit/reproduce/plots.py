@@ -23,8 +23,10 @@ def _figure():
     return fig, ax
 
 
-def _draw(ax, series: dict, paper: dict) -> None:
-    """Measured lines, and the paper's figure as a star in the same colour."""
+def _draw(ax, series: dict, paper: dict, notes: dict | None = None) -> None:
+    """Measured lines, and the paper's figure as a star in the same colour; ``notes``
+    (``{label: {n: text}}``) are written next to the points they belong to."""
+    notes = notes or {}
     for (label, points), marker in zip(series.items(), "osd^v", strict=False):
         points = sorted(points)
         color = None
@@ -32,6 +34,10 @@ def _draw(ax, series: dict, paper: dict) -> None:
             (line,) = ax.plot([n for n, _ in points], [v for _, v in points], marker=marker,
                               linewidth=1.6, label=f"measured: {label}")
             color = line.get_color()
+        for n, value in points:
+            if n in notes.get(label, {}):
+                ax.annotate(notes[label][n], (n, value), xytext=(4, -11),
+                            textcoords="offset points", fontsize=7.5, color=color)
         if label in paper:
             n, value = paper[label]
             ax.plot([n], [value], marker="*", markersize=13, linestyle="none", color=color,
@@ -70,7 +76,8 @@ def plot_error_vs_n(series: dict, path, *, title: str, paper: dict | None = None
     return _save(fig, path)
 
 
-def plot_norm_vs_n(series: dict, path, *, title: str, paper: dict | None = None) -> Path:
+def plot_norm_vs_n(series: dict, path, *, title: str, paper: dict | None = None,
+                   notes: dict | None = None, caption: str | None = None) -> Path:
     """RKHS norm ``sqrt(sum_c alpha_c^T K alpha_c)`` of the interpolant against n.
 
     Parameters
@@ -81,9 +88,16 @@ def plot_norm_vs_n(series: dict, path, *, title: str, paper: dict | None = None)
     title : str
     paper : dict of str to (int, float), optional
         Label -> the paper's (n, norm), drawn as stars.
+    notes : dict of str to dict of int to str, optional
+        Label -> {n: text} written beside that point (e.g. each point's bandwidth
+        when it differs from point to point, as the norms then live in different RKHSs).
+    caption : str, optional
+        A line under the title saying what the notes mean.
     """
     fig, ax = _figure()
-    _draw(ax, series, paper or {})
+    _draw(ax, series, paper or {}, notes)
+    if caption:
+        title = f"{title}\n{caption}"
     ax.set_xscale("log")
     ax.set_yscale("log")  # feature-map norms run orders of magnitude above pixel ones
     ax.set_xlabel("training images n (log scale)", fontsize=11)

@@ -44,3 +44,16 @@ def test_mapped_file_pages_count_in_rss_but_not_in_the_anonymous_figure(tmp_path
 def test_a_sampling_interval_must_be_positive(interval):
     with pytest.raises(ValueError, match=f"positive number of seconds; found {interval}"):
         AnonymousPeak(interval=interval)
+
+
+def test_a_child_process_reports_its_own_peak_not_its_parents(run_python):
+    """ru_maxrss survives fork and exec; a reproduction step run as a child of a large
+    process must still report its own (small) peak."""
+    size = 400 << 20
+    block = np.ones(size // 8)  # touched: this process's peak is now above `size`
+    child = run_python("from kernelfit.memory_usage import peak_rss; print(peak_rss())")
+    assert child.returncode == 0, child.stderr
+    reported = int(child.stdout.strip())
+    assert reported < size / 2
+    assert block.sum() == size // 8
+    assert peak_rss() >= size
