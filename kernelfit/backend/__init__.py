@@ -32,6 +32,7 @@ __all__ = [
     "host_backend",
     "numpy_dtype",
     "resolve_device",
+    "resolve_precision",
     "to_numpy",
 ]
 
@@ -158,3 +159,35 @@ def backend_for(X, device="auto") -> Backend:
     from array_api_compat import device as device_of
 
     return Backend(array_namespace(X), device_of(X))
+
+
+#: The precisions a solve accepts; "auto" is the device's default.
+PRECISIONS = ("auto", "float64", "float32", "mixed")
+
+
+def resolve_precision(precision, backend: Backend) -> str:
+    """The precision a solve runs in on ``backend``.
+
+    Parameters
+    ----------
+    precision : {"auto", "float64", "float32", "mixed"}
+        ``"auto"`` gives ``backend.default_precision``: ``"mixed"`` on the CPU
+        (a float32 factor refined to float64 accuracy; SGEMM is about twice as
+        fast as DGEMM) and ``"float64"`` on a GPU (FP64 tensor cores run about
+        as fast as FP32, so refinement would only add passes).
+    backend : Backend
+
+    Returns
+    -------
+    str
+        One of ``"float64"``, ``"float32"``, ``"mixed"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown precision.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}; "
+                         f"found {precision!r}")
+    return backend.default_precision if precision == "auto" else precision

@@ -66,6 +66,8 @@ class Backend:
     is_host = False
     #: Largest tile edge of the tiled Cholesky on this device.
     max_tile = 2048
+    #: What ``dtype="auto"`` solves in (see :func:`kernelfit.backend.resolve_precision`).
+    default_precision = "float64"
 
     def __init__(self, xp, array_device=None):
         self.xp = xp

@@ -111,3 +111,9 @@ def test_tiled_solve_on_the_gpu_matches_scipy(cuda, rng):
     Kn = cuda.to_numpy(K)
     expected = scipy.linalg.solve(Kn + 1e-3 * np.eye(3000), y, assume_a="pos")
     np.testing.assert_allclose(cuda.to_numpy(alpha), expected, rtol=1e-7, atol=1e-9)
+
+
+def test_auto_precision_on_the_gpu_is_float64(cuda):
+    from kernelfit.backend import resolve_precision
+
+    assert resolve_precision("auto", cuda) == "float64"

@@ -268,3 +268,14 @@ def test_median_bandwidth_copies_only_the_sample(rng, monkeypatch):
     X = rng.standard_normal((300, 4))
     assert median_bandwidth(on_device(X), sample=50) == median_bandwidth(X, sample=50)
     assert copied == [(50, 4)]
+
+
+def test_auto_precision_is_mixed_on_the_cpu_and_float64_on_a_device():
+    from kernelfit.backend import Backend, resolve_device, resolve_precision
+
+    assert resolve_precision("auto", resolve_device("cpu")) == "mixed"
+    assert resolve_precision("auto", Backend(xps, DEVICE)) == "float64"
+    assert resolve_precision("float32", Backend(xps, DEVICE)) == "float32"
+    with pytest.raises(ValueError, match="precision must be one of 'auto', 'float64', "
+                                         "'float32', 'mixed'; found 'half'"):
+        resolve_precision("half", resolve_device("cpu"))
