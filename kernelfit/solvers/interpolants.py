@@ -7,6 +7,9 @@ measure how much larger their norms are:
 
 * :func:`random_centers_interpolant` -- kernel centres at random points;
 * :func:`forced_labels_interpolant` -- also forces random labels on extra points.
+
+Both run on the host (NumPy and SciPy's LAPACK): device inputs are copied there
+explicitly, and their Grams are built on the CPU whatever GPU the machine has.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ..backend import host_backend, to_numpy
 from ..gram_builder import gram
 from ..kernels import make_kernel
 from ..validation import check_finite_rows, check_matrix, check_same_rows
@@ -46,7 +50,13 @@ class Interpolant:
 
     def predict(self, X):
         """Evaluate ``f`` at the rows of ``X``."""
-        return gram(np.asarray(X, np.float64), self.centers, self.kernel) @ self.coef
+        X = np.asarray(to_numpy(X), np.float64)
+        return gram(X, self.centers, self.kernel, device=_HOST) @ self.coef
+
+
+#: These interpolants are NumPy/SciPy (LAPACK) computations: their Grams are built on the
+#: host whatever GPU the machine has (``device="auto"`` would return CuPy blocks).
+_HOST = host_backend()
 
 
 def _norm(coef, Kcc):
@@ -55,8 +65,8 @@ def _norm(coef, Kcc):
 
 
 def _problem(X, y):
-    X = np.asarray(check_matrix(X, "X"), np.float64)
-    y = np.asarray(check_matrix(y, "y", allow_1d=True), np.float64)
+    X = np.asarray(to_numpy(check_matrix(X, "X")), np.float64)  # explicit host copies
+    y = np.asarray(to_numpy(check_matrix(y, "y", allow_1d=True)), np.float64)
     check_same_rows(X, y)
     check_finite_rows(X, "X")
     check_finite_rows(y, "y")
@@ -94,10 +104,10 @@ def random_centers_interpolant(X, y, kernel="gaussian", *, n_centers=None, seed=
     k = make_kernel(kernel, X=X, **kernel_params)
     rng = np.random.default_rng(seed)
     C = X.mean(0) + X.std(0) * rng.standard_normal((m, X.shape[1]))
-    KXC = gram(X, C, k)
+    KXC = gram(X, C, k, device=_HOST)
     coef = scipy.linalg.lstsq(KXC, y, lapack_driver="gelsd", check_finite=False)[0]
     resid = np.linalg.norm(KXC @ coef - y) / np.linalg.norm(y)
-    return Interpolant(C, coef, _norm(coef, gram(C, None, k)), float(resid), k)
+    return Interpolant(C, coef, _norm(coef, gram(C, None, k, device=_HOST)), float(resid), k)
 
 
 def forced_labels_interpolant(X, y, X_extra, kernel="gaussian", *, seed=0, n_classes=None,
@@ -141,7 +151,7 @@ def forced_labels_interpolant(X, y, X_extra, kernel="gaussian", *, seed=0, n_cla
     k = make_kernel(kernel, X=X, **kernel_params)
     C = np.vstack([X, X_extra])
     Y = np.concatenate([y, y_extra])
-    Kcc = gram(C, None, k)
+    Kcc = gram(C, None, k, device=_HOST)
     coef = solve(Kcc.copy(), Y)
-    resid = np.linalg.norm(gram(X, C, k) @ coef - y) / np.linalg.norm(y)
+    resid = np.linalg.norm(gram(X, C, k, device=_HOST) @ coef - y) / np.linalg.norm(y)
     return Interpolant(C, coef, _norm(coef, Kcc), float(resid), k)

@@ -279,3 +279,13 @@ def test_auto_precision_is_mixed_on_the_cpu_and_float64_on_a_device():
     with pytest.raises(ValueError, match="precision must be one of 'auto', 'float64', "
                                          "'float32', 'mixed'; found 'half'"):
         resolve_precision("half", resolve_device("cpu"))
+
+
+def test_host_only_interpolants_copy_device_inputs_explicitly(rng):
+    """LAPACK-only routines say so and copy through the backend (no silent copy)."""
+    X, y = rng.standard_normal((20, 3)), rng.standard_normal(20)
+    on_host = kf.random_centers_interpolant(X, y, bandwidth=1.5, n_centers=40)
+    from_device = kf.random_centers_interpolant(on_device(X), on_device(y), bandwidth=1.5,
+                                                n_centers=40)
+    np.testing.assert_array_equal(from_device.coef, on_host.coef)
+    np.testing.assert_array_equal(from_device.predict(on_device(X)), on_host.predict(X))
