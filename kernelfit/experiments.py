@@ -11,11 +11,16 @@ streamed into the Gram tiles (:func:`kernelfit.streamed.solve_streamed`).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .backend import to_numpy
+from .experiment_records import (
+    DEFAULT_BANDWIDTH,
+    ExperimentConfig,
+    ExperimentResult,
+    config_record,
+)
 from .gram_builder import kernel_matvec
 from .kernels import make_kernel
 from .memory import parse_budget
@@ -38,74 +43,6 @@ __all__ = [
 #: Feature maps whose features are streamed into the Gram, never materialized
 #: (:mod:`kernelfit.streamed`).
 STREAMED_FEATURES = ("randconv",)
-
-#: Default Gaussian bandwidth (sigma, on pixels scaled to [0, 1]) per data set,
-#: chosen by held-out validation on the training set (see docs/cli.md). MNIST:
-#: 50,000 fitted, 10,000 scored; sigma = 5 and 5.25 tie and ties go to the
-#: larger bandwidth, as in :func:`~kernelfit.model_selection.select_bandwidth`.
-#: CIFAR-10: ``--bandwidth auto`` chose 0.5 x the median distance (6.549) on its
-#: 10,000 / 2,000 split, and an independent 10,000 / 2,000 split preferred it to
-#: 0.25, 0.35 and 0.7 x the median. Fashion-MNIST takes MNIST's earlier value, not
-#: validated on its own.
-DEFAULT_BANDWIDTH = {"mnist": 5.25, "fashion-mnist": 5.0, "cifar10": 6.55}
-
-
-@dataclass
-class ExperimentConfig:
-    """Everything that defines a run (serialized into the result)."""
-
-    dataset: str = "mnist"
-    kernel: str = "gaussian"
-    bandwidth: float | str | None = None
-    reg: float | str = 0.0  # or "auto": held-out choice on the training set (streamed only)
-    features: str = "none"
-    feature_params: dict = field(default_factory=dict)
-    n_train: int | None = None
-    n_test: int | None = None
-    seed: int = 0
-    dtype: str = "float64"
-    device: str = "auto"
-    memory_budget: str | int | None = None
-    tile_size: int | None = None
-    data_dir: str | None = None
-    download: bool = True
-    dask: str | None = None  # solve on Dask: "local:N[:MEMORY]" or a scheduler address
-    storage: str = "auto"  # "packed" or "out-of-core" (see kernelfit.linalg.storage_choice)
-    scratch_dir: str | None = None  # parent of out-of-core tiles (resumable)
-
-
-@dataclass
-class ExperimentResult:
-    """Figures, timings and provenance of one run; ``to_dict()`` is the JSON output.
-
-    ``peak_rss_bytes`` counts resident pages of memory-mapped files (a float64
-    ``K`` kept on disk, out-of-core tiles) as well; ``peak_anonymous_bytes`` is
-    the sampled peak of the process's own memory (see :mod:`kernelfit.memory_usage`).
-    """
-
-    config: dict
-    dataset: dict
-    n_train: int
-    n_test: int
-    n_features: int
-    bandwidth: float | None
-    train_error: float
-    test_error: float
-    rkhs_norm: float
-    relative_residual: float
-    solver: str
-    storage: str
-    timings: dict
-    peak_rss_bytes: int
-    versions: dict
-    machine: dict
-    started: str
-    peak_anonymous_bytes: int | None = None
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""
-        return asdict(self)
-
 
 def _load(config, progress):
     from . import datasets
@@ -147,29 +84,6 @@ def _features(config, Xtr, Xte, dtype, progress):
     return Ftr, np.asarray(fmap.transform(Xte), dtype=dtype)
 
 
-def _config_record(config, bandwidth_search, refinement, reg_search=None,
-                   reg_chosen=None) -> dict:
-    """The configuration as a dict, with the searches, the chosen ridge and the refinement.
-
-    ``reg`` stays as configured (``"auto"`` included) so that stored results match their
-    configuration; the ridge term ``reg="auto"`` chose is ``reg_chosen`` and its held-out
-    error per candidate ``reg_search``.
-    """
-    cfg = asdict(config)
-    if bandwidth_search is not None:
-        cfg["bandwidth_search"] = {str(k): v for k, v in bandwidth_search.items()}
-    if reg_search is not None:
-        cfg["reg_search"] = {str(k): v for k, v in reg_search.items()}
-    if reg_chosen is not None:
-        cfg["reg_chosen"] = float(reg_chosen)
-    if refinement is not None:
-        cfg["refinement"] = {"iterations": refinement.iterations,
-                             "residuals": refinement.residuals,
-                             "converged": refinement.converged,
-                             "residuals_from": refinement.residuals_from}
-    return cfg
-
-
 def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
     """``features="randconv"``: features streamed into Gram tiles, never materialized."""
     from .features import make_feature_map
@@ -188,7 +102,7 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
     versions, machine = environment()
     auto_reg = config.reg == "auto"
     return ExperimentResult(
-        config=_config_record(config, solution.bandwidth_search, solution.refinement,
+        config=config_record(config, solution.bandwidth_search, solution.refinement,
                               solution.reg_search if auto_reg else None,
                               solution.reg if auto_reg else None),
         dataset={"name": data.display_name, **data.source.to_dict()},
@@ -204,7 +118,8 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
 
 
 def _check_sizes(config) -> None:
-    """Refuse sizes below 1, and a filter count without the feature map that has filters."""
+    """Refuse sizes below 1, a filter count without the feature map that has filters, a
+    negative seed and a memory budget that is not a positive amount."""
     sizes = [("n_train", config.n_train), ("n_test", config.n_test),
              ("tile_size", config.tile_size)]
     if "n_filters" in config.feature_params:
@@ -215,6 +130,11 @@ def _check_sizes(config) -> None:
         sizes.append(("n_filters", config.feature_params["n_filters"]))
     for name, value in sizes:
         check_count(value, name)
+    seed = config.seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0; found {seed!r}")
+    if config.memory_budget is not None:
+        parse_budget(config.memory_budget)  # refuses zero, negatives and typos
 
 
 def _check_config(config) -> None:
@@ -349,7 +269,7 @@ def _run_experiment(config, progress):
     test_pred = decode_scores(scores, clf.classes_)
     timings["predict"] = time.perf_counter() - t0
     versions, machine = environment()
-    cfg = _config_record(config, bandwidth_search, refinement)
+    cfg = config_record(config, bandwidth_search, refinement)
     return ExperimentResult(
         config=cfg, dataset={"name": data.display_name, **data.source.to_dict()},
         n_train=len(ytr), n_test=len(yte), n_features=int(Ftr.shape[1]),

@@ -6,6 +6,7 @@ import argparse
 import time
 
 from ..memory import format_bytes
+from .argument_types import count
 
 __all__ = ["format_row", "register"]
 
@@ -22,7 +23,7 @@ def register(sub) -> None:
         "row per (n, dtype) as it finishes and writes them all as JSON.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    s.add_argument("--n", type=int, nargs="+", default=[5000, 10000, 20000, 40000, 60000],
+    s.add_argument("--n", type=count, nargs="+", default=[5000, 10000, 20000, 40000, 60000],
                    metavar="N", help="training-set sizes to time")
     s.add_argument("--dtype", nargs="+", default=["mixed", "float64"],
                    choices=["mixed", "float64", "float32"],

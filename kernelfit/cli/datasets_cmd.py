@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..tables import format_table
-from .experiment_cmd import existing_dir
+from .argument_types import existing_dir
 
 __all__ = ["register"]
 

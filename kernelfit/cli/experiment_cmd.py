@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..memory import format_bytes
 from ..results_io import write_json
 from ..tables import format_table
+from .argument_types import count, existing_dir, seed
 
 __all__ = ["register"]
 
@@ -39,25 +39,6 @@ def _reg(text: str):
         raise argparse.ArgumentTypeError(f"must be a number or 'auto'; found {text!r}") from None
 
 
-def _count(text: str) -> int:
-    """A size argument: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; found {text!r}")
-    return value
-
-
-def existing_dir(text: str) -> str:
-    """``--data-dir``: a directory that exists (a typo must not fall back elsewhere)."""
-    if not os.path.isdir(os.path.expanduser(text)):
-        what = "is not a directory" if os.path.exists(text) else "does not exist"
-        raise argparse.ArgumentTypeError(f"must be an existing directory; {text!r} {what}")
-    return text
-
-
 def _local_cluster(text: str) -> str:
     if not text.startswith("local:"):
         raise ValueError(f"--dask takes local:N or local:N:MEMORY; found {text!r}")
@@ -85,15 +66,15 @@ def register(sub) -> None:
                        help="feature map applied first: none (pixels), gabor (Gabor wavelet "
                        "transform), randconv (random convolutions, streamed) or dwt (discrete "
                        "wavelet transform) (default: none)")
-        p.add_argument("--filters", type=_count, default=None, metavar="N",
+        p.add_argument("--filters", type=count, default=None, metavar="N",
                        help="number of random-convolution filters (--features randconv only; "
                        "default: the feature map's)")
-        p.add_argument("--n-train", type=_count, default=None, metavar="N",
+        p.add_argument("--n-train", type=count, default=None, metavar="N",
                        help="random training subset of N images (default: all "
                        f"{SIZES[name][0]:,})")
-        p.add_argument("--n-test", type=_count, default=None, metavar="N",
+        p.add_argument("--n-test", type=count, default=None, metavar="N",
                        help=f"random test subset of N images (default: all {SIZES[name][1]:,})")
-        p.add_argument("--seed", type=int, default=0,
+        p.add_argument("--seed", type=seed, default=0,
                        help="seed of the subsets, held-out splits and random features "
                        "(default: 0)")
         p.add_argument("--dtype", choices=["float32", "float64", "mixed"], default="mixed",
@@ -104,7 +85,7 @@ def register(sub) -> None:
                        "CuPy finds one, else the CPU")
         p.add_argument("--memory-budget", default=None,
                        help="bytes or e.g. '16GiB' for the n x n storage (default 80%% of free)")
-        p.add_argument("--tile-size", type=_count, default=None, metavar="N",
+        p.add_argument("--tile-size", type=count, default=None, metavar="N",
                        help="edge of the square tiles K is stored and factorized in (default: "
                        "at most 2048, chosen from n)")
         p.add_argument("--storage", choices=["auto", "packed", "out-of-core"], default="auto",
@@ -138,7 +119,8 @@ def run(args) -> int:
     """Run the experiment described by ``args`` and print the results table."""
     from ..datasets import DatasetNotFoundError
     from ..datasets.not_found import command_line_wording
-    from ..experiments import ExperimentConfig, run_experiment
+    from ..experiment_records import ExperimentConfig
+    from ..experiments import run_experiment
     from ..progress import TqdmProgress
 
     feature_params = {}

@@ -24,6 +24,8 @@ import re
 import sys
 from pathlib import Path
 
+from .argument_types import count, existing_dir
+
 __all__ = ["register", "run"]
 
 EXPERIMENTS = ("single", "table1", "curves", "noise")
@@ -42,21 +44,28 @@ def _floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(message) from None
 
 
-def _ints(text: str) -> list[int]:
+def _seeds(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        message = f"expected integers separated by commas; found {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
+        values = [-1]
+    if not values or min(values) < 0:
+        message = f"expected whole numbers >= 0 separated by commas; found {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return values
 
 
 def _size(text: str) -> int | str:
     if text in ("all", "epoch"):
         return text
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'all'; found {text!r}") from None
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or 'all'; found "
+                                         f"{text!r}")
+    return value
 
 
 def _names(text: str) -> list[str]:
@@ -89,9 +98,9 @@ def register(subparsers) -> None:
                    "default all but partial_labels)")
     p.add_argument("--p", type=_floats, default=None, metavar="P[,P]",
                    help="label corruption levels in [0, 1] (default 0,0.2,0.4,0.6,0.8,1)")
-    p.add_argument("--seeds", type=_ints, default=None, metavar="S[,S]",
+    p.add_argument("--seeds", type=_seeds, default=None, metavar="S[,S]",
                    help="seeds (default 0,1,2 for curves and noise, 0 otherwise)")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=count, default=None,
                    help="epochs per run, a maximum where runs stop at the target accuracy "
                    "(default: single, table1 and curves 60, noise 100)")
     p.add_argument("--n-train", type=_size, default=None,
@@ -100,7 +109,8 @@ def register(subparsers) -> None:
                    "5000 with --kernel)")
     p.add_argument("--n-test", type=_size, default=None,
                    help=f"test subset size or 'all' (default: all on a GPU, {CPU_N_TEST} on a CPU)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=count, default=128,
+                   help="images per minibatch (default 128)")
     p.add_argument("--lr", type=float, default=None,
                    help="initial learning rate (default 0.1 Inception, 0.01 others)")
     p.add_argument("--weight-decay", type=float, default=None,
@@ -114,7 +124,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-batchnorm", action="store_true", help="Inception without BatchNorm")
     p.add_argument("--target-accuracy", type=float, default=1.0,
                    help="training accuracy that counts as fitted (default 1.0)")
-    p.add_argument("--eval-every", type=int, default=5, metavar="EPOCHS",
+    p.add_argument("--eval-every", type=count, default=5, metavar="EPOCHS",
                    help="measure train and test accuracy every this many epochs, and at the "
                    "end (default 5)")
     p.add_argument("--kernel", nargs="?", const="gaussian", default=None, metavar="KERNEL",
@@ -128,7 +138,8 @@ def register(subparsers) -> None:
                    help="folder for JSON, Markdown, PNG and checkpoints (default runs/randomize)")
     p.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
-    p.add_argument("--data-dir", default=None, help="where the data set files are")
+    p.add_argument("--data-dir", type=existing_dir, default=None, metavar="DIR",
+                   help="directory searched first for the data set files")
     p.add_argument("--no-download", action="store_true", help="never download data")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -283,7 +294,7 @@ def _kernel(args, data, out: Path, progress) -> int:
 
     bandwidth = args.bandwidth
     if bandwidth is None and args.kernel in ("gaussian", "laplacian"):
-        from ..experiments import DEFAULT_BANDWIDTH
+        from ..experiment_records import DEFAULT_BANDWIDTH
 
         bandwidth = DEFAULT_BANDWIDTH.get(args.dataset)
     result = run_kernel_label_noise(

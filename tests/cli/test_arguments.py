@@ -79,6 +79,8 @@ def test_library_refuses_impossible_sizes_before_loading(tiny_mnist):
         ({"n_test": 2.5}, "n_test must be a whole number >= 1; found 2.5"),
         ({"features": "randconv", "feature_params": {"n_filters": 0}},
          "n_filters must be a whole number >= 1; found 0"),
+        ({"seed": -1}, "seed must be a whole number >= 0; found -1"),
+        ({"memory_budget": "0GB"}, "memory_budget must be > 0 bytes; found '0GB'"),
         ({"feature_params": {"n_filters": 8}},
          "n_filters (--filters) is the number of random-convolution filters and needs "
          "features='randconv' (--features randconv); found features='none'"),
@@ -182,3 +184,21 @@ def test_randomize_help_shows_no_rest_markup(capsys):
     text = _help(["randomize"], capsys)
     assert "``" not in text and "* " not in text
     assert "single -- train one model on one corruption" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mnist", "--seed", "-1"], "argument --seed: must be a whole number >= 0; found '-1'"),
+    (["bench", "solve", "--n", "0"], "argument --n: must be a whole number >= 1; found '0'"),
+    (["randomize", "--epochs", "0"], "argument --epochs: must be a whole number >= 1; "
+                                     "found '0'"),
+    (["randomize", "--seeds", "0,-1"], "argument --seeds: expected whole numbers >= 0 "
+                                       "separated by commas; found '0,-1'"),
+    (["randomize", "--n-train", "-5"], "argument --n-train: expected a whole number >= 1 "
+                                       "or 'all'; found '-5'"),
+    (["randomize", "--batch-size", "0"], "argument --batch-size: must be a whole number >= 1"),
+])
+def test_other_impossible_values_stop_the_parser(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
