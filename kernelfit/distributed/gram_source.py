@@ -38,6 +38,9 @@ class _DaskSystem:
     def __init__(self, factor):
         self.factor = factor
 
+    def synchronize(self):
+        """Nothing to wait for: :meth:`factorize` returns when every tile is computed."""
+
     def factorize(self, progress=None):
         self.factor.wait(progress)
 

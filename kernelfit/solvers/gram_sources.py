@@ -9,7 +9,7 @@ A Gram source knows ``n`` and
 * ``dense_kernel(exc)`` and ``fallback_budget``: a dense float64 ``K`` for the LU
   fallback after the Cholesky failed with ``exc``, and the budget of that solve.
 
-An opened system holds the tiles and offers ``factorize(progress)``,
+An opened system holds the tiles and offers ``factorize(progress)``, ``synchronize()``,
 ``solve(Y, progress)`` (float64), ``correction`` and ``refine_product(progress)``
 for :func:`~kernelfit.solvers.mixed.refine`, ``residuals_from``, ``description``,
 ``fill_phase``, ``resumed_panels`` and ``release(finished)`` (idempotent).
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import Backend, resolve_device
+from ..backend import resolve_device
 from ..gram_builder import gram, symmetric_matvec
 from ..linalg import PackedStorage, cholesky_solve, tiled_cholesky
 from ..linalg.storage_choice import (
@@ -74,6 +74,10 @@ class _TileSystem:
             "in memory" if kept.directory is None else "on disk"))
         self.correction = tile_correction(self.storage)
         self._released = False
+
+    def synchronize(self):
+        """Wait for the device to finish queued work (before a phase time is read)."""
+        self.storage.backend.synchronize()
 
     def factorize(self, progress=None):
         tiled_cholesky(self.storage, progress=progress, start_panel=self.opened.panels_done)
@@ -126,8 +130,8 @@ class KernelGramSource:
 
     def __init__(self, X, kernel, *, device="auto", storage="auto", tile_size=None,
                  memory_budget=None, scratch_dir=None, keep_kernel="auto"):
-        self.X, self.kernel, self.device = X, kernel, device
-        self.backend = device if isinstance(device, Backend) else resolve_device(device)
+        self.X, self.kernel = X, kernel
+        self.backend = resolve_device(device)  # resolved once; only the Backend goes below
         self.storage, self.tile_size = storage, tile_size
         self.memory_budget, self.scratch_dir = memory_budget, scratch_dir
         self.keep_kernel = keep_kernel
@@ -149,13 +153,14 @@ class KernelGramSource:
         """``V -> K @ V`` in float64, matrix-free from the data (NumPy result)."""
         def product(V):
             return np.asarray(self.backend.to_numpy(symmetric_matvec(
-                self.data, V, self.kernel, device=self.device, progress=progress,
+                self.data, V, self.kernel, device=self.backend, progress=progress,
                 phase_name=phase_name)))
         return product
 
     def dense_kernel(self, exc):
-        """``K`` as a dense float64 array (budget checked by :func:`kernelfit.gram`)."""
-        return gram(self.X, kernel=self.kernel, dtype=np.float64,
+        """``K`` as a dense float64 array on the device (budget checked by
+        :func:`kernelfit.gram`); the LU fallback copies it to the host."""
+        return gram(self.data, kernel=self.kernel, dtype=np.float64, device=self.backend,
                     memory_budget=self.memory_budget)
 
     def open(self, reg, dtype, *, mixed=False, progress=None):
@@ -170,7 +175,7 @@ class KernelGramSource:
                 factor = PackedStorage(self.n, kept.storage.tile_size, np.float32, self.backend,
                                        kept.budget_left)
                 opened = OpenedStorage(factor)
-                gram(self.data, kernel=self.kernel, dtype=np.float64,
+                gram(self.data, kernel=self.kernel, dtype=np.float64, device=self.backend,
                      out=TeeTiles(kept.storage, factor), progress=progress)
                 SymmetricTileView(kept.storage).symmetrize_diagonal()
             except BaseException:
@@ -192,8 +197,8 @@ class KernelGramSource:
             if opened.gram_done:
                 return system
             try:
-                gram(self.data, kernel=self.kernel, dtype=dtype, out=opened.storage,
-                     progress=progress)
+                gram(self.data, kernel=self.kernel, dtype=dtype, device=self.backend,
+                     out=opened.storage, progress=progress)
             except BaseException:
                 system.release(finished=False)
                 raise

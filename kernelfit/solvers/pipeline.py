@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend import NotPositiveDefiniteError
+from ..backend import NotPositiveDefiniteError, to_numpy
 from .exact import SolverFallbackWarning, solve_general
 from .mixed import RefinementInfo, refine
 
@@ -234,6 +234,7 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
     t0 = time.perf_counter()
     system = source.open(reg, storage_dtype, mixed=mixed, progress=progress)
     if system.fill_phase is not None:
+        system.synchronize()  # every phase time is taken after the device has finished
         timings[system.fill_phase] = time.perf_counter() - t0
         t0 = time.perf_counter()
     finished = False
@@ -242,6 +243,7 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
             if solver in ("lu", "lstsq"):
                 raise NotPositiveDefiniteError(f"solver={solver!r} requested")
             system.factorize(progress)
+            system.synchronize()
             timings["cholesky"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             if mixed:
@@ -261,7 +263,7 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
         # Out-of-core tiles are deleted once no longer needed; an interrupted run keeps
         # them for the next one to resume.
         system.release(finished=finished)
-    timings["solve"] = time.perf_counter() - t0
+    timings["solve"] = time.perf_counter() - t0  # alpha is on the host: the device is done
     alpha = np.asarray(alpha, np.float64)
     K_alpha = None
     if refinement is not None:  # the last refinement residual gives K alpha for free
@@ -277,11 +279,11 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
 
 
 def _dense_fallback(source, Y, reg, solver, exc):
-    """LU (then least squares) on the source's dense float64 ``K``."""
+    """LU (then least squares) on the source's dense float64 ``K``, on the host (LAPACK)."""
     K = source.dense_kernel(exc)
     if solver == "auto":
         warnings.warn(f"the kernel matrix is not numerically positive definite ({exc}); "
                       "solving by LU", SolverFallbackWarning, stacklevel=4)
     alpha, info = solve_general(K, Y, reg, "lstsq" if solver == "lstsq" else "lu_or_lstsq",
                                 memory_budget=source.fallback_budget)
-    return alpha, info.method
+    return to_numpy(alpha), info.method  # on K's device: copied back explicitly
