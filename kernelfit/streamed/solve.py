@@ -244,43 +244,42 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         raise ValueError("X_test must hold at least 1 image; found 0")
     backend = resolve_device(device)
     feature_backend = resolve_device(feature_map.get_params()["device"])
-    if feature_backend.name != backend.name:
-        raise ValueError(f"the feature map runs on {feature_backend.name} but device={device!r} "
-                         f"resolves to {backend.name}; the Gram tiles must live where the "
+    if feature_backend.device != backend.device:
+        raise ValueError(f"the feature map runs on {feature_backend.device} but device={device!r} "
+                         f"resolves to {backend.device}; the Gram tiles must live where the "
                          "features are computed")
     storage_dtype = np.float64 if dtype == "float64" else np.float32
     # By default the accumulation's own tile edge: each Gram tile it adds lands in exactly
     # one storage tile, updated in place (other edges work, through gathered copies).
     tile = min(int(tile_size or GRAM_TILE), n)
-    plan = plan_streamed_memory(n, m, tile, storage_dtype, parse_budget(memory_budget))
+    # The device's free memory bounds the tiles (a GPU's, not the host's RAM).
+    plan = plan_streamed_memory(n, m, tile, storage_dtype, backend.memory_budget(memory_budget))
     own = feature_map.get_params()["memory_budget"]
     feature_map.set_params(memory_budget=min(plan.feature_budget, parse_budget(own))
                            if own is not None else plan.feature_budget)
     room = plan.budget - plan.packed - plan.cross  # what the packed copy of K takes later
     timings = {}
 
-    t0 = time.perf_counter()
-    feature_map.fit(X_train)
-    storage = PackedStorage(n, tile, storage_dtype, backend, plan.budget)
-    view = SymmetricTileView(storage)
-    cross = np.zeros((m, n), dtype=storage_dtype)
-    train_gram, cross_gram = feature_map.accumulate_train_test_grams(
-        X_train, X_test, out=view, cross_out=cross, progress=progress)
-    view.symmetrize_diagonal()
-    norms = train_gram.row_sq_norms
-    timings["features+gram"] = time.perf_counter() - t0
+    with backend.timed(timings, "features+gram"):  # phase times after a device sync
+        feature_map.fit(X_train)
+        storage = PackedStorage(n, tile, storage_dtype, backend, plan.budget)
+        view = SymmetricTileView(storage)
+        cross = np.zeros((m, n), dtype=storage_dtype)  # host: each cross tile copied explicitly
+        train_gram, cross_gram = feature_map.accumulate_train_test_grams(
+            X_train, X_test, out=view, cross_out=cross, progress=progress)
+        view.symmetrize_diagonal()
+        norms = train_gram.row_sq_norms
 
     bandwidth, bandwidth_search = _resolve_bandwidth(
         view, norms, y_train, kernel, bandwidth, reg, seed, room, timings, progress)
     reg, reg_search = _resolve_reg(view, norms, y_train, kernel, bandwidth, reg, seed, room,
                                    timings, progress)
 
-    t0 = time.perf_counter()
-    if kernel == "gaussian":
-        gaussian_tiles(storage, norms, bandwidth, progress=progress)
-        gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
-    stored = copy_tiles(storage, memory_budget=room)
-    timings["kernel"] = time.perf_counter() - t0
+    with backend.timed(timings, "kernel"):
+        if kernel == "gaussian":
+            gaussian_tiles(storage, norms, bandwidth, progress=progress)
+            gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
+        stored = copy_tiles(storage, memory_budget=room)
 
     try:
         source = StoredGramSource(storage, stored, fallback_budget=room)
@@ -291,7 +290,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     timings.update(solved.timings)
     alpha, KA = solved.alpha, solved.K_alpha
 
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # on the host: no device work to wait for
     scores = cross_matvec(cross, alpha, progress=progress)
     timings["predict"] = time.perf_counter() - t0
     return StreamedSolution(
@@ -313,14 +312,13 @@ def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timin
     """
     if kernel == "linear" or isinstance(bandwidth, float):
         return bandwidth, None
-    t0 = time.perf_counter()
-    median = median_bandwidth_from_tiles(view, norms)
     if bandwidth is None:
-        return median, None
-    best, errors = select_bandwidth_from_gram(
-        view, norms, y, [median * f for f in AUTO_BANDWIDTH_FACTORS], seed=seed,
-        reg=0.0 if reg == "auto" else reg, memory_budget=room, progress=progress)
-    timings["bandwidth_search"] = time.perf_counter() - t0
+        return median_bandwidth_from_tiles(view, norms), None
+    with view.storage.backend.timed(timings, "bandwidth_search"):
+        median = median_bandwidth_from_tiles(view, norms)
+        best, errors = select_bandwidth_from_gram(
+            view, norms, y, [median * f for f in AUTO_BANDWIDTH_FACTORS], seed=seed,
+            reg=0.0 if reg == "auto" else reg, memory_budget=room, progress=progress)
     return best, errors
 
 
@@ -328,8 +326,7 @@ def _resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings, pr
     """The ridge term in use and, for ``"auto"``, the held-out error per grid value."""
     if reg != "auto":
         return reg, None
-    t0 = time.perf_counter()
-    best, errors = select_reg_from_gram(view, norms, y, kernel=kernel, bandwidth=bandwidth,
-                                        seed=seed, memory_budget=room, progress=progress)
-    timings["reg_search"] = time.perf_counter() - t0
+    with view.storage.backend.timed(timings, "reg_search"):
+        best, errors = select_reg_from_gram(view, norms, y, kernel=kernel, bandwidth=bandwidth,
+                                            seed=seed, memory_budget=room, progress=progress)
     return best, errors
