@@ -9,6 +9,7 @@ for example :class:`TqdmProgress`.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import weakref
@@ -243,11 +244,17 @@ def progress_lines_ended():
 
 
 def _is_terminal(stream) -> bool:
+    """A terminal that can show a bar (a pseudo-terminal of width 0 cannot: lines then)."""
     isatty = getattr(stream, "isatty", None)
     try:
-        return bool(isatty and isatty())
+        if not (isatty and isatty()):
+            return False
     except ValueError:  # a closed stream
         return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):  # no descriptor: trust isatty
+        return True
 
 
 def _clock(seconds: float) -> str:

@@ -113,3 +113,21 @@ def test_durations_read_as_clock_times(seconds, text):
     from kernelfit.progress import _clock
 
     assert _clock(seconds) == text
+
+
+def test_a_terminal_of_width_zero_gets_lines_not_empty_bars():
+    """A pseudo-terminal nobody sized (``script``, some CI runners) reports 0 columns:
+    tqdm would draw empty bars there."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        assert os.get_terminal_size(slave).columns == 0
+        with open(slave, "w", closefd=False) as stream:
+            run_phase(TqdmProgress(file=stream, interval=3600.0), "gram", 2, unit="blocks")
+        written = os.read(master, 4096).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert written.replace("\r\n", "\n").splitlines()[0] == "gram: started, 2 blocks to do"
