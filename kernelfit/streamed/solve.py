@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backend import resolve_device
+from ..backend import resolve_device, resolve_precision
 from ..features.conv_gram import GRAM_TILE
 from ..linalg import PackedStorage
 from ..linalg.symmetric_view import SymmetricTileView
@@ -69,7 +69,7 @@ from .memory_plan import plan_streamed_memory
 
 __all__ = ["STREAMED_KERNELS", "StreamedSolution", "solve_streamed"]
 
-DTYPES = ("float32", "float64", "mixed")
+DTYPES = ("auto", "float32", "float64", "mixed")
 
 #: Kernels formed from the accumulated feature Gram: the Gaussian of the distances it
 #: gives, or the Gram itself.
@@ -170,7 +170,7 @@ def _check_reg(reg):
 
 
 def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", bandwidth=None,
-                   reg=0.0, dtype="mixed", device="auto", tile_size=None, memory_budget=None,
+                   reg=0.0, dtype="auto", device="auto", tile_size=None, memory_budget=None,
                    seed=0, progress=None) -> StreamedSolution:
     """Fit the feature map, stream the Grams, solve exactly, and score the test images.
 
@@ -200,9 +200,10 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         kernel) times the kernel's mean diagonal (1 for the Gaussian,
         ``mean ||phi_i||^2`` for the linear kernel), at the bandwidth in use (chosen
         first when ``bandwidth="auto"``).
-    dtype : {"float32", "float64", "mixed"}, default "mixed"
+    dtype : {"auto", "float32", "float64", "mixed"}, default "auto"
         Storage of ``K``, its factor and the cross Gram (``"mixed"``: float32 storage,
-        float64 refinement against the stored ``K``).
+        float64 refinement against the stored ``K``). ``"auto"``: ``"mixed"`` on the
+        CPU, ``"float64"`` on a GPU (:func:`kernelfit.backend.resolve_precision`).
     device : {"auto", "cpu", "cuda"}, default "auto"
         Where the tiles live and the factorization runs; must agree with the feature
         map's device (the Gram is accumulated where its features are computed).
@@ -248,6 +249,7 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         raise ValueError(f"the feature map runs on {feature_backend.device} but device={device!r} "
                          f"resolves to {backend.device}; the Gram tiles must live where the "
                          "features are computed")
+    dtype = resolve_precision(dtype, backend)
     storage_dtype = np.float64 if dtype == "float64" else np.float32
     # By default the accumulation's own tile edge: each Gram tile it adds lands in exactly
     # one storage tile, updated in place (other edges work, through gathered copies).
