@@ -109,5 +109,13 @@ def _skip_inherited_library_members(app, what, name, obj, skip, options):
     return skip
 
 
+def _reread_api_pages(app, env, added, changed, removed):
+    """Re-read the module pages at every build, so that their autosummary tables
+    (and the toctrees of the per-object pages) follow objects that moved."""
+    return [name for name in env.found_docs
+            if name.startswith("api/") and not name.startswith("api/generated/")]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_inherited_library_members)
+    app.connect("env-get-outdated", _reread_api_pages)

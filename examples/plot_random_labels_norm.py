@@ -29,8 +29,8 @@ order = rng.permutation(len(y))
 X, y = X[order], y[order]
 
 # %%
-# Labels with a fraction ``p`` replaced at random, then exact fits (``reg=0``)
-# on growing subsets. ``rkhs_norm_`` is set by ``fit``.
+# Each label redrawn uniformly at random with probability ``p``, then exact
+# fits (``reg=0``) on growing subsets. ``rkhs_norm_`` is set by ``fit``.
 sizes = [100, 200, 400, 800, 1600]
 fractions = [0.0, 0.5, 1.0]
 norms = {p: [] for p in fractions}
@@ -48,7 +48,7 @@ for p in fractions:
 # The norm against ``n``: the more labels are random, the steeper the growth.
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for p in fractions:
-    ax.plot(sizes, norms[p], "o-", label=f"{int(100 * p)}% random labels")
+    ax.plot(sizes, norms[p], "o-", label=f"labels redrawn with p = {p:g}")
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("training points n")

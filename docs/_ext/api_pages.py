@@ -18,6 +18,8 @@ from pathlib import Path
 #: Subpackages whose ``__all__`` are not a Python API (the JSON schemas).
 SKIPPED = {"kernelfit.schemas"}
 
+_PLAIN_VALUES = (str, bytes, int, float, bool, type(None))
+
 
 def public_names(module) -> list[str]:
     """``__all__`` if the module has one, else the functions and classes it defines."""
@@ -75,6 +77,7 @@ def write_api_pages(package_name: str, out_dir: Path) -> list[str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     seen: set[int] = set()
     skipped: list[str] = []
+    documented: set[str] = set()
     order = [(package_name, True)]
     modules = public_modules(package_name)
     order += [m for m in modules if m[1]] + [m for m in modules if not m[1]]
@@ -85,16 +88,21 @@ def write_api_pages(package_name: str, out_dir: Path) -> list[str]:
             value = _resolvable(module, name, skipped)
             if value is None:
                 continue
+            # The same object under a second name is listed once; plain values
+            # (numbers, strings) may be shared by unrelated names, so they never are.
             key = id(value)
-            hashable_object = inspect.isclass(value) or inspect.isroutine(value)
-            if hashable_object and key in seen:
+            if not isinstance(value, _PLAIN_VALUES) and key in seen:
                 continue
             seen.add(key)
             names.append(name)
+            documented.add(f"{module_name}.{name}")
         _write_if_changed(out_dir / f"{module_name}.rst", _page(module_name, names))
     _write_if_changed(out_dir / "index.rst", _index([m for m, _ in order]))
     for stale in out_dir.glob("*.rst"):
         if stale.stem not in {m for m, _ in order} | {"index"}:
+            stale.unlink()
+    for stale in (out_dir / "generated").glob("*.rst"):  # objects that moved or went
+        if stale.stem not in documented:
             stale.unlink()
     return skipped
 
