@@ -194,8 +194,17 @@ def run(args) -> int:
                          eval_every=args.eval_every)
     config.validate()  # before the (slow) data loading
     n_train, n_test = _sizes(args, on_gpu, models)
-    data = load_experiment_data(args.dataset, data_dir=args.data_dir, n_train=n_train,
-                                n_test=n_test, download=not args.no_download, progress=progress)
+    from ..datasets import DatasetNotFoundError
+    from ..datasets.not_found import command_line_wording
+    from .experiment_cmd import source_text
+
+    try:
+        data = load_experiment_data(args.dataset, data_dir=args.data_dir, n_train=n_train,
+                                    n_test=n_test, download=not args.no_download,
+                                    progress=progress)
+    except DatasetNotFoundError as exc:
+        raise DatasetNotFoundError(command_line_wording(str(exc))) from None
+    _note(f"{data.display_name} from {source_text(data.source)}")
     out = Path(args.out)
     if args.kernel:
         return _kernel(args, data, out, progress)

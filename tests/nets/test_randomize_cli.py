@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kernelfit.cli import randomize
-from kernelfit.experiments import DEFAULT_BANDWIDTH
+from kernelfit.experiment_records import DEFAULT_BANDWIDTH
 
 MNIST = Path(os.environ.get("KERNELFIT_DATA", "/nonexistent")) / "mnist"
 needs_mnist = pytest.mark.skipif(not MNIST.is_dir(), reason="MNIST files not available")
@@ -145,3 +145,23 @@ def test_checkpoints_stay_until_the_results_are_written(tmp_path, monkeypatch):
     assert randomize.run(_parse(*argv)) == 0
     assert (tmp_path / "single-mnist-mlp1x512.json").is_file()
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_randomize_says_where_the_data_came_from_and_speaks_cli(tmp_path, monkeypatch,
+                                                                capsys):
+    from kernelfit.cli import main
+
+    monkeypatch.setenv("KERNELFIT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERNELFIT_CACHE", str(tmp_path / "cache"))
+    assert main(["randomize", "--kernel", "--dataset", "mnist", "--data-dir", str(tmp_path),
+                 "--no-download", "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "Downloading was disabled (--no-download)." in err and "download=False" not in err
+
+
+@needs_mnist
+def test_randomize_names_its_data_source(tmp_path, capsys):
+    args = _parse("--kernel", "--dataset", "mnist", "--p", "0", "--n-train", "50",
+                  "--n-test", "20", "--device", "cpu", "--out", str(tmp_path), "--quiet")
+    assert randomize.run(args) == 0
+    assert f"MNIST from {MNIST} ($KERNELFIT_DATA; verified)" in capsys.readouterr().err
