@@ -289,3 +289,51 @@ def test_host_only_interpolants_copy_device_inputs_explicitly(rng):
                                                 n_centers=40)
     np.testing.assert_array_equal(from_device.coef, on_host.coef)
     np.testing.assert_array_equal(from_device.predict(on_device(X)), on_host.predict(X))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "mixed"])
+@pytest.mark.parametrize("keep_kernel", ["auto", False])
+def test_solve_pipeline_keeps_its_tiles_on_the_device(rng, dtype, keep_kernel):
+    """Tiles, factor and kept K live on the device; only the n x c vectors (alpha,
+    K alpha, refinement residuals) cross to the host, through the backend."""
+    from kernelfit.linalg import PackedStorage
+    from kernelfit.linalg.tile_matvec import copy_tiles
+    from kernelfit.solvers import KernelGramSource, StoredGramSource, solve_kernel_system
+
+    X, Y = rng.standard_normal((48, 5)), rng.standard_normal((48, 2))
+    K = gaussian_reference(X, X, 2.0)
+    storage_dtype = np.float64 if dtype == "float64" else np.float32
+    Ks = K.astype(storage_dtype).astype(np.float64)  # what the stored tiles hold
+    rtol = 2e-4 if dtype == "float32" else 1e-9  # float32: cond(K + 0.1 I) ~ 1e2
+    backend = backend_for(on_device(X))
+    source = KernelGramSource(X, kf.make_kernel("gaussian", bandwidth=2.0), device=backend,
+                              tile_size=16, keep_kernel=keep_kernel)
+    assert source.data.device == DEVICE
+    tiles = PackedStorage(48, 16, storage_dtype, backend)
+    kf.gram(source.data, kernel=source.kernel, out=tiles)
+    assert tiles.tile(2, 0).device == DEVICE
+    stored = StoredGramSource(tiles, copy_tiles(tiles), fallback_budget=2**30)
+    for sol, matrix in ((solve_kernel_system(source, Y, reg=0.1, dtype=dtype), K),
+                        (solve_kernel_system(stored, Y, reg=0.1, dtype=dtype), Ks)):
+        expected = scipy.linalg.solve(matrix + 0.1 * np.eye(48), Y, assume_a="pos")
+        np.testing.assert_allclose(sol.alpha, expected, rtol=rtol,
+                                   atol=rtol * np.abs(expected).max())
+        assert sol.relative_residual < (1e-5 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "mixed"])
+def test_the_solve_pipeline_keeps_its_tiles_on_the_device(rng, dtype):
+    """Gram tiles, factor and sweeps on ``device1``; alpha reaches the host explicitly."""
+    from kernelfit.backend import Backend
+    from kernelfit.solvers.gram_sources import KernelGramSource
+    from kernelfit.solvers.pipeline import solve_kernel_system
+
+    X, Y = rng.standard_normal((60, 4)), rng.standard_normal((60, 2))
+    device = Backend(xps, DEVICE)
+    source = KernelGramSource(X, kf.make_kernel("gaussian", bandwidth=2.0), device=device,
+                              tile_size=16, storage="packed")
+    solution = solve_kernel_system(source, Y, reg=0.1, dtype=dtype)
+    expected = scipy.linalg.solve(gaussian_reference(X, X, 2.0) + 0.1 * np.eye(60), Y)
+    rtol = 2e-4 if dtype == "float32" else 1e-9
+    np.testing.assert_allclose(solution.alpha, expected, rtol=rtol, atol=rtol)
+    assert source.data.device == DEVICE
