@@ -1,7 +1,7 @@
 """What ``kernelfit reproduce`` runs, at each scale.
 
 A :class:`Step` is either one kernel experiment (an
-:class:`~kernelfit.experiments.ExperimentConfig`, run by
+:class:`~kernelfit.experiment_records.ExperimentConfig`, run by
 :func:`~kernelfit.experiments.run_experiment`, the code path of
 ``kernelfit mnist``/``cifar10``) or one invocation of another ``kernelfit``
 sub-command (the nets' ``randomize`` experiments), given by its argument list.
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..experiments import ExperimentConfig
+from ..experiment_records import ExperimentConfig
 
 __all__ = ["FULL_FILTERS", "MODES", "RANDCONV_L2_REG", "Step", "experiment_command", "plan"]
 

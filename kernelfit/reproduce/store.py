@@ -3,7 +3,7 @@
 Layout of the reproduction folder ``DIR``:
 
 * ``DIR/results/<step>.json`` -- a kernel experiment: the JSON of
-  :meth:`~kernelfit.experiments.ExperimentResult.to_dict` (what
+  :meth:`~kernelfit.experiment_records.ExperimentResult.to_dict` (what
   ``kernelfit mnist --json`` writes) plus the ``command`` that reruns it;
 * ``DIR/steps/<step>.json`` -- a sub-command step: its arguments and outputs;
 * ``DIR/nets/`` -- what those sub-commands write;
@@ -23,7 +23,7 @@ import json
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from ..experiments import ExperimentConfig
+from ..experiment_records import ExperimentConfig
 from ..results_io import write_json
 
 __all__ = ["RESULT_FIELDS", "ResultStore"]
