@@ -58,14 +58,18 @@ try:
     model(progress=kill_halfway).fit(X, y)
 except Killed as exc:
     print("first attempt:", exc)
+else:
+    raise RuntimeError("the fit was expected to stop halfway through its factorization")
 print("kept for the next run:", os.listdir(scratch))
 
 # %%
 # The same call again resumes from the journal and gives the same answer,
 # bit for bit, then removes its tiles.
 resumed = model().fit(X, y)
+same = np.array_equal(resumed.dual_coef_, reference.dual_coef_)
 print(f"second attempt: resumed after {resumed.resumed_panels_} finished panels")
-print("same coefficients as the uninterrupted fit:",
-      np.array_equal(resumed.dual_coef_, reference.dual_coef_))
+print("same coefficients as the uninterrupted fit:", same)
 print("left in the scratch directory:", os.listdir(scratch))
+if resumed.resumed_panels_ == 0 or not same or os.listdir(scratch):
+    raise RuntimeError("the second fit should resume, agree exactly and clean up")
 os.rmdir(scratch)
