@@ -249,13 +249,19 @@ class TeeTiles:
 
     def write_block(self, i, j, block):
         """Write ``block`` as tile ``(i, j)`` of both storages (each in its own dtype)."""
-        self.first.write_block(i, j, block)
-        self.second.write_block(i, j, block)
+        self.first.write_block(i, j, self._cast(block, self.first))
+        self.second.write_block(i, j, self._cast(block, self.second))
 
     def fill_block(self, i, j, compute):
         """Compute tile ``(i, j)`` into the first storage, then copy it to the second."""
         self.first.fill_block(i, j, compute)
-        self.second.write_block(i, j, self.first.tile(i, j))
+        self.second.write_block(i, j, self._cast(self.first.tile(i, j), self.second))
+
+    @staticmethod
+    def _cast(block, storage):
+        """``block`` in ``storage``'s dtype, cast explicitly (array-API arrays refuse to
+        assign across dtypes); one tile-sized temporary at most."""
+        return storage.backend.astype(block, storage.dtype)
 
 
 def discard_tile_storage(opened: OpenedStorage) -> None:

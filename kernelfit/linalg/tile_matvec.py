@@ -45,24 +45,23 @@ def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> 
         If ``V`` does not have ``n`` rows.
     """
     backend = storage.backend
-    xp = backend.xp
     V64 = np.asarray(backend.to_numpy(V), dtype=np.float64)
     if V64.ndim not in (1, 2) or V64.shape[0] != storage.n:
         raise ValueError(f"V must have shape ({storage.n},) or ({storage.n}, c); found "
                          f"{V64.shape}")
     vector = V64.ndim == 1
     Vb = backend.asarray(V64[:, None] if vector else V64)
-    result = xp.zeros(Vb.shape, dtype=xp.float64)
+    result = backend.zeros(Vb.shape, np.float64)
     with phase(progress, phase_name, total=storage.nt * (storage.nt + 1) // 2,
                unit="tiles") as bar:
         for i in range(storage.nt):
             rows = storage.bounds(i)
             for j in range(i + 1):
                 cols = storage.bounds(j)
-                tile = storage.tile(i, j).astype(xp.float64, copy=False)
-                result[rows] += tile @ Vb[cols]
+                tile = backend.astype(storage.tile(i, j), np.float64)
+                result[rows, :] += tile @ Vb[cols, :]
                 if i != j:
-                    result[cols] += tile.T @ Vb[rows]
+                    result[cols, :] += tile.T @ Vb[rows, :]
                 bar.advance()
     out = backend.to_numpy(result)
     return out[:, 0] if vector else out
