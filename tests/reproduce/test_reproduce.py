@@ -56,6 +56,15 @@ def test_smoke_run_writes_a_report_whose_images_exist_and_parse(smoke):
         assert np.ptp(pixels) > 0  # not a blank canvas
 
 
+def test_smoke_run_keeps_no_checkpoints_and_no_working_files(smoke):
+    """Network checkpoints go once each experiment's results are written (they made up
+    most of a quick run's 374 MB); the steps' working JSON files are gone too."""
+    out, status = smoke
+    assert status == 0
+    assert not list(out.rglob("*.pt"))
+    assert not list(out.rglob(".*.partial.json"))
+
+
 def test_smoke_results_match_the_experiment_schema_and_carry_their_command(smoke):
     jsonschema = pytest.importorskip("jsonschema")
     out, _ = smoke
