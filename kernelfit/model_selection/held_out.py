@@ -11,12 +11,12 @@ is never seen.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
 
 from ..features import gaussian_gram_from_linear
 from ..linalg import PackedStorage, default_tile_size
 from ..memory import check_budget
 from ..solvers import solve
+from ..solvers.targets import decode_scores, encode_targets
 
 __all__ = ["HeldOutSplit", "check_held_out_budget", "held_out_blocks",
            "held_out_error", "held_out_split"]
@@ -38,17 +38,12 @@ class HeldOutSplit:
 
     def __init__(self, fit, val, y):
         self.fit, self.val = fit, val
-        binarizer = LabelBinarizer(neg_label=-1 if len(np.unique(y[fit])) == 2 else 0)
-        Y = binarizer.fit_transform(y[fit]).astype(np.float64)
-        self.classes = binarizer.classes_
-        self.targets = Y[:, 0] if Y.shape[1] == 1 else Y
+        self.classes, self.targets = encode_targets(y[fit])
         self.y_val = y[val]
 
     def predict(self, scores) -> np.ndarray:
         """Class labels from held-out scores (sign for two classes, arg-max otherwise)."""
-        if scores.ndim == 1:
-            return self.classes[(scores > 0).astype(int)]
-        return self.classes[np.argmax(scores, axis=1)]
+        return decode_scores(scores, self.classes)
 
 
 def held_out_split(y, *, seed=0, n_fit=10000, n_val=2000, what="the held-out choice"
