@@ -205,6 +205,11 @@ def run(args) -> int:
     except DatasetNotFoundError as exc:
         raise DatasetNotFoundError(command_line_wording(str(exc))) from None
     _note(f"{data.display_name} from {source_text(data.source)}")
+    for option, asked, labels, split in (("--n-train", args.n_train, data.y_train, "training"),
+                                         ("--n-test", args.n_test, data.y_test, "test")):
+        if isinstance(asked, int) and asked > len(labels):  # the subset kept the whole split
+            raise ValueError(f"{option} must be at most the size of the {data.display_name} "
+                             f"{split} set, {len(labels):,} images (or 'all'); found {asked:,}")
     out = Path(args.out)
     if args.kernel:
         return _kernel(args, data, out, progress)

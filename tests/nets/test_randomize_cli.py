@@ -165,3 +165,25 @@ def test_randomize_names_its_data_source(tmp_path, capsys):
                   "--n-test", "20", "--device", "cpu", "--out", str(tmp_path), "--quiet")
     assert randomize.run(args) == 0
     assert f"MNIST from {MNIST} ($KERNELFIT_DATA; verified)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, split, size", [("--n-train", "training", 32),
+                                                 ("--n-test", "test", 16)])
+def test_a_subset_larger_than_the_data_set_is_an_error(option, split, size, monkeypatch,
+                                                        capsys, tmp_path):
+    import numpy as np
+
+    from kernelfit.cli import main
+    from kernelfit.nets import experiment_data
+
+    rng = np.random.default_rng(0)
+    data = experiment_data.ExperimentData(
+        rng.integers(0, 256, (32, 28, 28), dtype=np.uint8), rng.integers(0, 10, 32),
+        rng.integers(0, 256, (16, 28, 28), dtype=np.uint8), rng.integers(0, 10, 16),
+        "mnist", "MNIST", full_n_train=32)
+    monkeypatch.setattr(experiment_data, "load_experiment_data", lambda *a, **k: data)
+    assert main(["randomize", "--kernel", "--dataset", "mnist", option, str(size + 1),
+                 "--out", str(tmp_path), "--quiet"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"kernelfit randomize: error: {option} must be at most the size of the MNIST {split} "
+        f"set, {size:,} images (or 'all'); found {size + 1:,}")
