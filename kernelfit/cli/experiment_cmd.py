@@ -77,9 +77,11 @@ def register(sub) -> None:
         p.add_argument("--seed", type=seed, default=0,
                        help="seed of the subsets, held-out splits and random features "
                        "(default: 0)")
-        p.add_argument("--dtype", choices=["float32", "float64", "mixed"], default="mixed",
-                       help="storage of K and its factor; 'mixed' (default): a float32 factor "
-                       "refined to float64 accuracy with float64 residuals")
+        p.add_argument("--dtype", choices=["auto", "float32", "float64", "mixed"],
+                       default="auto",
+                       help="storage of K and its factor; 'mixed': a float32 factor refined to "
+                       "float64 accuracy with float64 residuals; 'auto' (default): mixed on "
+                       "the CPU, float64 on a GPU (whose FP64 tensor cores run as fast as FP32)")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                        help="where the numerics run; 'auto' (default) uses a CUDA GPU when "
                        "CuPy finds one, else the CPU")
@@ -205,6 +207,8 @@ def _memory_text(result) -> str:
 
 def _reg_text(config) -> str:
     """``reg`` as configured, with the chosen value for ``auto`` (``"auto -> 0.01"``)."""
+    reg = config["reg"]
+    text = reg if isinstance(reg, str) else f"{reg:.4g}"
     if config.get("reg_chosen") is not None:
-        return f"{config['reg']} -> {config['reg_chosen']:g}"
-    return f"{config['reg']}"
+        return f"{text} -> {config['reg_chosen']:.4g}"
+    return text

@@ -117,7 +117,7 @@ def test_a_run_says_where_the_data_came_from_and_rounds_the_bandwidth(tmp_path, 
                  "--json", str(out)]) == 0
     table = capsys.readouterr().out
     assert f"data from          {tmp_path / 'mnist-copy'} ($KERNELFIT_DATA; verified)" in table
-    assert "gaussian, bandwidth 3.142, reg 0" in table
+    assert "gaussian, bandwidth 3.142, reg 0\n" in table
     assert "3.14159265" not in table
     assert json.loads(out.read_text())["bandwidth"] == pytest.approx(3.14159265)
 
