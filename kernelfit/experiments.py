@@ -11,10 +11,11 @@ streamed into the Gram tiles (:func:`kernelfit.streamed.solve_streamed`).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import resolve_device, resolve_precision, to_numpy
 from .experiment_records import (
     DEFAULT_BANDWIDTH,
     ExperimentConfig,
@@ -217,8 +218,10 @@ def _run_experiment(config, progress):
     from .estimators import KernelClassifier
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    if config.dtype not in ("float32", "float64", "mixed"):
-        raise ValueError(f"dtype must be float32, float64 or mixed; found {config.dtype!r}")
+    if config.dtype not in ("auto", "float32", "float64", "mixed"):
+        raise ValueError(f"dtype must be auto, float32, float64 or mixed; found {config.dtype!r}")
+    if config.dtype == "auto":  # recorded as resolved: mixed on the CPU, float64 on a GPU
+        config = replace(config, dtype=resolve_precision("auto", resolve_device(config.device)))
     _check_config(config)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     mixed = config.dtype == "mixed"

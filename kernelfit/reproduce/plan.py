@@ -214,7 +214,7 @@ def experiment_command(config: ExperimentConfig) -> str:
             parts += [flag, str(value)]
     if config.seed:
         parts += ["--seed", str(config.seed)]
-    if config.dtype != "mixed":
+    if config.dtype != "auto":  # the CLI's default
         parts += ["--dtype", config.dtype]
     if config.device != "auto":
         parts += ["--device", config.device]
