@@ -112,11 +112,10 @@ def _is_float(dtype) -> bool:
 
 
 def _to_numpy(a):
-    if isinstance(a, np.ndarray):
-        return a
-    if hasattr(a, "get"):  # CuPy
-        return a.get()
-    return np.from_dlpack(a)  # torch (CPU), array-api-strict
+    """Host copy of the mask of one bad chunk (an error path), through the backend."""
+    from .backend import to_numpy
+
+    return to_numpy(a)
 
 
 def check_same_rows(X, Y, x_name: str = "X", y_name: str = "y") -> None:

@@ -337,3 +337,10 @@ def test_the_solve_pipeline_keeps_its_tiles_on_the_device(rng, dtype):
     rtol = 2e-4 if dtype == "float32" else 1e-9
     np.testing.assert_allclose(solution.alpha, expected, rtol=rtol, atol=rtol)
     assert source.data.device == DEVICE
+
+
+def test_a_bad_row_on_the_device_is_named(rng):
+    X = rng.standard_normal((30, 3))
+    X[17, 1] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN or infinity; the first bad row is 17"):
+        kf.gram(on_device(X), bandwidth=1.0)
