@@ -128,7 +128,8 @@ def run_kernel_label_noise(X_train, y_train, X_test, y_test, *, ps=(0.0, 0.2, 0.
     reg : float, default 0.0
         0 gives the minimum-norm interpolant.
     num_classes : int, default 10
-    device : str, default "auto"
+    device : {"auto", "cpu", "cuda"} or Backend, default "auto"
+        Resolved once; the solve and the test scores run there.
     memory_budget : int or str, optional
         For the ``n x n`` Gram storage.
     dataset : dict, optional
@@ -141,6 +142,7 @@ def run_kernel_label_noise(X_train, y_train, X_test, y_test, *, ps=(0.0, 0.2, 0.
     -------
     KernelNoiseSweep
     """
+    from ..backend import resolve_device
     from ..gram_builder import kernel_matvec
     from ..kernels import make_kernel
     from ..solvers.gram_sources import KernelGramSource
@@ -170,16 +172,19 @@ def run_kernel_label_noise(X_train, y_train, X_test, y_test, *, ps=(0.0, 0.2, 0.
     # with the one-hot labels of all runs stacked as right-hand sides.
     classes = np.arange(num_classes)
     Y = np.concatenate([one_hot(lab.labels, classes) for _, _, lab in runs], axis=1)
+    backend = resolve_device(device)  # once: the layers below get the Backend
+    backend.synchronize()
     start = time.perf_counter()
     with phase(progress, "kernel fits", total=2, unit="steps") as bar:
-        source = KernelGramSource(F_train, k, device=device, storage="packed",
+        source = KernelGramSource(F_train, k, device=backend, storage="packed",
                                   memory_budget=memory_budget)
         solution = solve_kernel_system(source, Y, reg=reg, dtype="float64",
                                        progress=progress)
         alpha, KA = solution.alpha, solution.K_alpha
         bar.advance()
-        scores = np.asarray(kernel_matvec(F_test, F_train, alpha, k, device=device,
-                                          progress=progress, phase_name="predict"))
+        # K(test, train) alpha on the device, copied to the host explicitly.
+        scores = backend.to_numpy(kernel_matvec(F_test, F_train, alpha, k, device=backend,
+                                                progress=progress, phase_name="predict"))
         bar.advance()
     seconds = (time.perf_counter() - start) / len(runs)
     for r, (p, seed, labels) in enumerate(runs):

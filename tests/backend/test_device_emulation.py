@@ -344,3 +344,18 @@ def test_a_bad_row_on_the_device_is_named(rng):
     X[17, 1] = np.nan
     with pytest.raises(ValueError, match="X contains NaN or infinity; the first bad row is 17"):
         kf.gram(on_device(X), bandwidth=1.0)
+
+
+def test_kernel_label_noise_runs_on_a_device(rng):
+    """Its test scores were ``np.asarray`` of a device array (TypeError on a GPU)."""
+    from kernelfit.backend import Backend
+    from kernelfit.nets.kernel_label_noise import run_kernel_label_noise
+
+    X, Xt = rng.standard_normal((40, 5)), rng.standard_normal((15, 5))
+    y, yt = rng.integers(0, 3, 40), rng.integers(0, 3, 15)
+    args = dict(ps=(0.0, 1.0), bandwidth=2.0, num_classes=3)
+    on_device_sweep = run_kernel_label_noise(X, y, Xt, yt, device=Backend(xps, DEVICE), **args)
+    on_host_sweep = run_kernel_label_noise(X, y, Xt, yt, device="cpu", **args)
+    for a, b in zip(on_device_sweep.runs, on_host_sweep.runs, strict=True):
+        assert a.test_error == b.test_error and a.train_error == b.train_error == 0.0
+        assert a.rkhs_norm == pytest.approx(b.rkhs_norm, rel=1e-9)
