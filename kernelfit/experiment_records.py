@@ -100,8 +100,5 @@ def config_record(config, bandwidth_search, refinement, reg_search=None,
     if reg_chosen is not None:
         cfg["reg_chosen"] = float(reg_chosen)
     if refinement is not None:
-        cfg["refinement"] = {"iterations": refinement.iterations,
-                             "residuals": refinement.residuals,
-                             "converged": refinement.converged,
-                             "residuals_from": refinement.residuals_from}
+        cfg["refinement"] = refinement.to_dict()
     return cfg

@@ -54,6 +54,12 @@ class RefinementInfo:
     final_residual: np.ndarray | None = None
     residuals_from: str = "data"
 
+    def to_dict(self) -> dict:
+        """JSON-ready record: iterations, residuals, converged, residuals_from (no vector)."""
+        return {"iterations": int(self.iterations),
+                "residuals": [float(r) for r in self.residuals],
+                "converged": bool(self.converged), "residuals_from": self.residuals_from}
+
 
 #: Default stopping tolerance, as a multiple of ``sqrt(n) * eps(float64)``: the
 #: float64 tiled Cholesky's own relative residuals measured here are 1.5 to 1.75

@@ -83,15 +83,12 @@ class Solution:
 
     def summary(self) -> dict:
         """JSON-ready figures (no arrays): residual, norm, solver, refinement, timings."""
-        ref = self.refinement
         return {
             "n": int(self.alpha.shape[0]),
             "relative_residual": self.relative_residual, "rkhs_norm": self.rkhs_norm,
             "reg": self.reg, "solver": self.solver, "storage": self.storage,
             "resumed_panels": self.resumed_panels,
-            "refinement": None if ref is None else {
-                "iterations": ref.iterations, "residuals": [float(r) for r in ref.residuals],
-                "converged": bool(ref.converged), "residuals_from": ref.residuals_from},
+            "refinement": None if self.refinement is None else self.refinement.to_dict(),
             "timings": {k: float(v) for k, v in self.timings.items()},
         }
 
