@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backend import NotPositiveDefiniteError, to_numpy
+from ..validation import check_nonnegative
 from .exact import SolverFallbackWarning, solve_general
 from .mixed import RefinementInfo, refine
 
@@ -192,8 +193,8 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
         :class:`~kernelfit.solvers.gram_sources.StoredGramSource` or
         :class:`~kernelfit.distributed.gram_source.DaskGramSource`. It owns the
         storage, tile size, memory budget and device.
-    Y : array of shape (n,) or (n, c)
-        Right-hand sides (float64).
+    Y : ndarray of shape (n,) or (n, c)
+        Right-hand sides, on the host (only ``n x c`` arrays cross to the device).
     reg : float, default 0
         Added to the diagonal; 0 gives the interpolant.
     dtype : {"float64", "float32", "mixed"} or numpy float dtype, default "float64"
@@ -215,13 +216,14 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
     Raises
     ------
     ValueError
-        A bad ``dtype`` or ``solver``, or ``Y`` with a row count other than ``n``.
+        A bad ``dtype``, ``solver`` or ``reg``, or ``Y`` with a row count other than ``n``.
     NotPositiveDefiniteError
         With ``solver="cholesky"``, or a source with no dense fallback.
     MemoryBudgetError
         From the source, before it allocates.
     """
     storage_dtype, mixed = storage_precision(dtype)
+    reg = check_nonnegative(reg, "reg")
     if solver not in PIPELINE_SOLVERS:
         raise ValueError(f"solver must be one of {PIPELINE_SOLVERS}; found {solver!r}")
     Y = np.asarray(Y, np.float64)

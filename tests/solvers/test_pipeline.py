@@ -180,6 +180,7 @@ def test_solution_metrics_against_numpy():
     ({"dtype": "float16"}, ValueError, r"dtype must be float32, float64 or 'mixed'; found "
                                        r"'float16'"),
     ({"solver": "qr"}, ValueError, r"solver must be one of .*; found 'qr'"),
+    ({"reg": -1.0}, ValueError, r"reg must be >= 0; found -1\.0"),
 ])
 def test_bad_arguments_are_refused(data, kwargs, error, match):
     X, Y, _ = data
