@@ -24,6 +24,7 @@ from ..gram_builder import gram
 from ..kernels import make_kernel
 from ..validation import check_finite_rows, check_matrix, check_same_rows
 from .exact import solve
+from .targets import one_hot
 
 __all__ = ["Interpolant", "forced_labels_interpolant", "random_centers_interpolant"]
 
@@ -145,7 +146,7 @@ def forced_labels_interpolant(X, y, X_extra, kernel="gaussian", *, seed=0, n_cla
     m = X_extra.shape[0]
     if y.ndim == 2:
         c = n_classes or y.shape[1]
-        y_extra = np.eye(c)[rng.integers(0, c, m)]
+        y_extra = one_hot(rng.integers(0, c, m), np.arange(c))
     else:
         y_extra = rng.choice(y, size=m)
     k = make_kernel(kernel, X=X, **kernel_params)
