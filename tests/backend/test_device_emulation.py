@@ -1,12 +1,8 @@
 """The public numerics on a second, emulated device (array-api-strict's ``device1``).
 
-array-api-strict refuses to mix arrays of different devices and to turn an
-array that is not on its default device into NumPy (``np.asarray``). The
-``strict_devices`` fixture also makes ``__dlpack__`` refuse such arrays, so
-any copy to the host that does not go through a backend's explicit
-``to_numpy`` (which moves the array to the default device first) fails here.
-This is how the GPU paths stay free of silent host round trips without a GPU.
-Every result is checked against NumPy/SciPy and for the device it lives on.
+See :mod:`tests.backend.emulated_device`: any host copy that does not go through
+a backend's explicit ``to_numpy`` fails here. Every result is checked against
+NumPy/SciPy and for the device it lives on.
 """
 
 from __future__ import annotations
@@ -14,46 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.linalg
-from scipy.spatial.distance import cdist
 
 import kernelfit as kf
-from kernelfit.backend import backend_for, to_numpy
+from kernelfit.backend import backend_for
 
-xps = pytest.importorskip("array_api_strict")
-DEVICE = xps.Device("device1")
-DEFAULT = xps.__array_namespace_info__().default_device()
+from .emulated_device import (  # noqa: F401 (strict_devices is a fixture)
+    DEVICE,
+    gaussian_reference,
+    host,
+    on_device,
+    strict_devices,
+    tolerance,
+    xps,
+)
 
-
-@pytest.fixture(autouse=True)
-def strict_devices(monkeypatch):
-    """Arrays off the default device refuse ``__dlpack__`` (a silent host copy)."""
-    from array_api_strict._array_object import Array
-
-    original = Array.__dlpack__
-
-    def guarded(self, *args, **kwargs):
-        if self.device != DEFAULT:
-            raise RuntimeError(f"silent host copy of an array on {self.device}")
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Array, "__dlpack__", guarded)
-
-
-def on_device(a):
-    return xps.asarray(np.asarray(a), device=DEVICE)
-
-
-def host(a):
-    """Explicit copy for the comparisons (through the backend's only host path)."""
-    return to_numpy(a)
-
-
-def gaussian_reference(X, Z, sigma):
-    return np.exp(-cdist(X, Z, "sqeuclidean") / (2 * sigma**2))
-
-
-def tolerance(dtype):
-    return {"rtol": 2e-5, "atol": 2e-6} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+pytestmark = pytest.mark.usefixtures("strict_devices")
 
 
 def test_the_fixture_catches_a_silent_host_copy():
@@ -166,74 +137,6 @@ def test_min_norm_stays_on_the_device(rng, method):
     assert result.residual < 1e-10
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_gabor_transform_stays_on_the_device(rng, dtype):
-    from kernelfit.features import GaborTransform
-
-    images = rng.random((5, 12, 12, 2))
-    transform = GaborTransform(n_scales=2, max_order=2, dtype=dtype, batch_size=2).fit(images)
-    features = transform.transform(on_device(images))
-    assert features.device == DEVICE
-    assert str(features.dtype).endswith(dtype)
-    np.testing.assert_allclose(host(features), transform.transform(images),
-                               **tolerance(np.dtype(dtype)))
-
-
-def test_patch_encoder_on_the_device(rng):
-    """The random-convolution encoding: the array-API path on ``device1`` against the
-    in-place NumPy path, and the NumPy path against a direct loop over patches."""
-    from array_api_compat import array_namespace
-
-    from kernelfit.features.conv_encoding import PatchEncoder
-
-    images = rng.random((3, 9, 9, 2)) * 255
-    d, k = 3 * 3 * 2, 5
-    filters, offsets = rng.standard_normal((d, k)), rng.standard_normal(k)
-    args = (filters, offsets, 0.25, (9, 9, 2), 3, 2, 10.0, 2, np.float64, 2)
-    reference = PatchEncoder(np, *args).encode(images, np.empty((3, k, 2, 4)))
-    xp = array_namespace(on_device(images))
-    encoder = PatchEncoder(xp, *args, device=DEVICE)
-    out = xp.zeros((3, k, 2, 4), dtype=xp.float64, device=DEVICE)
-    features = encoder.encode(on_device(images), out)
-    assert features.device == DEVICE
-    np.testing.assert_allclose(host(features), reference, rtol=1e-12, atol=1e-10)
-    # Independent check of one image, filter and sign: soft threshold, summed per quadrant.
-    patches = np.array([images[0, r:r + 3, c:c + 3, :].ravel()
-                        for r in range(0, 7, 2) for c in range(0, 7, 2)])
-    patches -= patches.mean(axis=1, keepdims=True)
-    patches /= np.sqrt(patches.var(axis=1, ddof=1, keepdims=True) + 10.0)
-    z = patches @ filters[:, 1] + offsets[1]
-    positive = np.maximum(z - 0.25, 0).reshape(4, 4)
-    quadrants = [positive[:2, :2].sum(), positive[:2, 2:].sum(),
-                 positive[2:, :2].sum(), positive[2:, 2:].sum()]
-    np.testing.assert_allclose(reference[0, 1, 0], quadrants, rtol=1e-10, atol=1e-12)
-
-
-def test_gaussian_from_a_linear_gram_on_the_device(rng):
-    from kernelfit.features import gaussian_gram_from_linear
-
-    F, H = rng.standard_normal((30, 7)), rng.standard_normal((12, 7))
-    G = on_device(H @ F.T)
-    out = gaussian_gram_from_linear(G, (H * H).sum(1), (F * F).sum(1), bandwidth=2.5)
-    assert out is G and out.device == DEVICE
-    np.testing.assert_allclose(host(out), gaussian_reference(H, F, 2.5), rtol=1e-12)
-
-
-def test_streamed_gaussian_tiles_stay_on_the_device(rng):
-    """The streamed path turns linear tiles into Gaussian ones where they live."""
-    from kernelfit.linalg import PackedStorage
-    from kernelfit.streamed.kernel_tiles import gaussian_tiles
-
-    F = rng.standard_normal((50, 6))
-    Fd = on_device(F)
-    storage = PackedStorage(50, 16, np.float64, backend_for(Fd))
-    kf.gram(Fd, kernel="linear", out=storage)
-    gaussian_tiles(storage, on_device((F * F).sum(1)), 1.5)
-    assert storage.tile(3, 1).device == DEVICE
-    np.testing.assert_allclose(storage.to_dense(), gaussian_reference(F, F, 1.5), rtol=1e-12,
-                               atol=1e-14)
-
-
 def test_phase_timer_synchronizes_before_and_after():
     from kernelfit.backend import Backend
 
@@ -319,24 +222,6 @@ def test_solve_pipeline_keeps_its_tiles_on_the_device(rng, dtype, keep_kernel):
         np.testing.assert_allclose(sol.alpha, expected, rtol=rtol,
                                    atol=rtol * np.abs(expected).max())
         assert sol.relative_residual < (1e-5 if dtype == "float32" else 1e-12)
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32", "mixed"])
-def test_the_solve_pipeline_keeps_its_tiles_on_the_device(rng, dtype):
-    """Gram tiles, factor and sweeps on ``device1``; alpha reaches the host explicitly."""
-    from kernelfit.backend import Backend
-    from kernelfit.solvers.gram_sources import KernelGramSource
-    from kernelfit.solvers.pipeline import solve_kernel_system
-
-    X, Y = rng.standard_normal((60, 4)), rng.standard_normal((60, 2))
-    device = Backend(xps, DEVICE)
-    source = KernelGramSource(X, kf.make_kernel("gaussian", bandwidth=2.0), device=device,
-                              tile_size=16, storage="packed")
-    solution = solve_kernel_system(source, Y, reg=0.1, dtype=dtype)
-    expected = scipy.linalg.solve(gaussian_reference(X, X, 2.0) + 0.1 * np.eye(60), Y)
-    rtol = 2e-4 if dtype == "float32" else 1e-9
-    np.testing.assert_allclose(solution.alpha, expected, rtol=rtol, atol=rtol)
-    assert source.data.device == DEVICE
 
 
 def test_a_bad_row_on_the_device_is_named(rng):
