@@ -46,6 +46,7 @@ from kernelfit.features import (
     gaussian_gram_from_linear,
     median_bandwidth_from_gram,
 )
+from kernelfit.results_io import write_json
 from kernelfit.solvers import solve
 
 #: Today's defaults of ``kernelfit cifar10 --features randconv``.
@@ -203,7 +204,7 @@ def run_setting(name, changes, n_filters, images, labels, args, results):
                     "solves": time.perf_counter() - gram_done},
     }
     results["settings"][key] = entry
-    write_json(args.out, results)
+    write_json(results, args.out)
     log(f"{key}: best {100 * best['val_error']:.2f}% ({best['kernel']}, reg {best['reg']:g}); "
         f"{time.perf_counter() - start:.0f} s")
     return entry
@@ -225,15 +226,6 @@ def combined_changes(results, n_filters):
         if winner is not None and winner["best"]["val_error"] < base:
             changes.update(winner["changes"])
     return changes
-
-
-def write_json(path, payload):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    partial = f"{path}.partial"
-    with open(partial, "w") as handle:
-        json.dump(payload, handle, indent=1, default=float)
-    os.replace(partial, path)
 
 
 def print_table(results):
@@ -302,7 +294,7 @@ def main(argv=None):
         changes = results.get("combined_changes") or combined_changes(results, args.filters)
         for n_filters in args.curve_filters:
             run_setting("combined", changes, n_filters, images, labels, args, results)
-    write_json(args.out, results)
+    write_json(results, args.out)
     print_table(results)
     if args.plot:
         draw(results, args.plot)

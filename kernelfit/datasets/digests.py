@@ -9,13 +9,13 @@ hash the very bytes they read (see :func:`.checksums.verify_open_file`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..progress import ProgressCallback, phase
+from ..results_io import write_json
 from .compression import open_content
 from .locations import user_cache_dir
 
@@ -80,14 +80,8 @@ def _store_digest(key: str, stamp: list, slot: str, digest: str) -> None:
     entry["digests"][slot] = digest
     cache[key] = entry
     path = _digest_cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".digests.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(cache, handle, indent=0, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # the digest memory is an optimisation only
+    with contextlib.suppress(OSError):  # the digest memory is an optimisation only
+        write_json(cache, path)
 
 
 def file_digest(

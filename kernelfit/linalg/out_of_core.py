@@ -30,6 +30,7 @@ import numpy as np
 
 from ..backend import host_backend
 from ..memory import check_budget, format_bytes, parse_budget
+from ..results_io import atomic_file, write_json
 from .storage import PackedStorage, TileStorage, default_tile_size
 
 __all__ = ["OutOfCoreStorage"]
@@ -137,12 +138,7 @@ class OutOfCoreStorage(TileStorage):
             return None
 
     def _write_manifest(self):
-        tmp = self._manifest_path() + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self._manifest_path())
+        write_json(self.state, self._manifest_path())  # synced, then renamed into place
 
     def _check_matches(self, manifest):
         want = {"n": self.n, "tile_size": self.tile_size, "dtype": self.dtype.name,
@@ -236,12 +232,9 @@ class OutOfCoreStorage(TileStorage):
         """Journal column ``k``, sync, copy it into place, sync, record progress."""
         self._stop_read_ahead()
         journal = os.path.join(self.directory, _JOURNAL)
-        with open(journal + ".tmp", "wb") as f:
+        with atomic_file(journal, "wb") as f:  # synced, then renamed into place
             for i in range(k, self.nt):
                 f.write(np.asfortranarray(self._column[i, k]).tobytes(order="F"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(journal + ".tmp", journal)
         self.state["journal_panel"] = k
         self._write_manifest()
         self._apply_journal(k)

@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..results_io import write_json
+
 __all__ = ["OWNER_FILE", "SCRATCH_PREFIXES", "ScratchDir", "allocated_bytes", "claim_scratch_dir",
            "find_scratch_dirs", "new_scratch_dir", "remove_stale_scratch_dirs"]
 
@@ -90,10 +92,7 @@ def claim_scratch_dir(directory, *, keep: bool) -> None:
     """
     marker = {"pid": os.getpid(), "host": socket.gethostname(), "keep": bool(keep)}
     path = os.path.join(os.fspath(directory), OWNER_FILE)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(marker, handle)
-    os.replace(tmp, path)
+    write_json(marker, path)
 
 
 def _process_alive(pid: int) -> bool:
