@@ -42,7 +42,7 @@ print("left in the scratch directory after it finished:", os.listdir(scratch))
 # %%
 # The "kill": a progress callback that raises once half the factorization is
 # done. (A real kill -- ``kill -9``, a lost node, Ctrl-C -- leaves the same state
-# on disk; ``tests/core/test_storage_choice.py`` checks it with ``os._exit``.)
+# on disk; ``tests/linalg/test_storage_choice.py`` checks it with ``os._exit``.)
 
 
 class Killed(Exception):

@@ -42,7 +42,7 @@ MODES = ("smoke", "quick", "full")
 FULL_FILTERS = 1000
 
 #: Ridge term of the "random-conv features + l2" row: chosen on a held-out part of
-#: the training set (:mod:`kernelfit.streamed.regularization`), never the test set.
+#: the training set (:mod:`kernelfit.model_selection.regularization`), never the test set.
 RANDCONV_L2_REG = "auto"
 
 _SIZES = {
@@ -140,7 +140,7 @@ def plan(mode: str, device: str = "auto", on_gpu: bool = False) -> list[Step]:
                     feature_params={"n_filters": s["filters"]}, n_train=s["cifar"],
                     n_test=n_test, dtype="float32", device=device),
         # Which kernel on the features: the linear one (needs a ridge, see
-        # kernelfit.streamed.regularization) against the Gaussian rows above.
+        # kernelfit.model_selection.regularization) against the Gaussian rows above.
         _experiment("cifar10-randconv-linear", "CIFAR-10, random-conv features, linear kernel",
                     "headline", dataset="cifar10", features="randconv", kernel="linear",
                     reg="auto", feature_params={"n_filters": s["filters"]}, n_train=s["cifar"],
