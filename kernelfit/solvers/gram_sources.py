@@ -42,6 +42,10 @@ from .mixed import tile_correction
 
 __all__ = ["KernelGramSource", "StoredGramSource"]
 
+#: Smallest budget given to the kernel blocks of a matrix-free product while the tiles
+#: hold the rest (a block of about 450 x 450 float64 numbers and its temporaries).
+MIN_BLOCK_BUDGET = 8 << 20
+
 
 def _resumable(opened) -> bool:
     """Out-of-core tiles under a scratch directory the user chose, kept to resume."""
@@ -149,13 +153,27 @@ class KernelGramSource:
             self._Xb = self.backend.asarray(self.X)
         return self._Xb
 
-    def kernel_product(self, progress=None, phase_name="matvec"):
-        """``V -> K @ V`` in float64, matrix-free from the data (NumPy result)."""
+    def kernel_product(self, progress=None, phase_name="matvec", memory_budget=None):
+        """``V -> K @ V`` in float64, matrix-free from the data (NumPy result).
+
+        Its kernel blocks are sized from ``memory_budget``: by default the source's
+        budget (after the tiles are freed, for the residual); during the refinement, what
+        the tiles leave of it (:meth:`_budget_left`).
+        """
+        budget = self.memory_budget if memory_budget is None else memory_budget
+
         def product(V):
             return np.asarray(self.backend.to_numpy(symmetric_matvec(
-                self.data, V, self.kernel, device=self.backend, progress=progress,
-                phase_name=phase_name)))
+                self.data, V, self.kernel, device=self.backend, memory_budget=budget,
+                progress=progress, phase_name=phase_name)))
         return product
+
+    def _budget_left(self, storage) -> int:
+        """Bytes of the budget the tiles leave (their working set out of core), at least
+        :data:`MIN_BLOCK_BUDGET`."""
+        held = (storage.working_set_bytes() if hasattr(storage, "working_set_bytes")
+                else storage.nbytes_for(storage.n, storage.tile_size, storage.dtype))
+        return max(self.backend.memory_budget(self.memory_budget) - held, MIN_BLOCK_BUDGET)
 
     def dense_kernel(self, exc):
         """``K`` as a dense float64 array on the device (budget checked by
@@ -192,8 +210,9 @@ class KernelGramSource:
                 self.X, self.kernel, reg, dtype, self.backend, storage=self.storage,
                 tile_size=self.tile_size, memory_budget=self.memory_budget,
                 scratch_dir=self.scratch_dir)
+            left = self._budget_left(opened.storage)
             system = _TileSystem(opened, lambda progress, phase_name: self.kernel_product(
-                progress, phase_name), "data")
+                progress, phase_name, left), "data")
             if opened.gram_done:
                 return system
             try:

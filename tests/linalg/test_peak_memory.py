@@ -61,13 +61,7 @@ def peak_of_fit(run_python, options: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("case", [
-    "packed", "out-of-core", "kept K in memory", "kept K on disk",
-    pytest.param("mixed, K recomputed", marks=pytest.mark.xfail(strict=True, reason=(
-        "the matrix-free refinement (KernelGramSource.kernel_product) builds its kernel "
-        "blocks with the default 1 GiB block budget, not what the factor leaves of the "
-        "fit's budget: a 105 MB peak measured for a 37 MB budget at n = 4,000"))),
-])
+@pytest.mark.parametrize("case", list(CASES))
 def test_a_fit_stays_inside_its_memory_budget(run_python, case):
     options, needed, resident, storage = CASES[case]
     budget = int(needed * 1.02)
