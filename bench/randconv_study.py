@@ -67,6 +67,8 @@ SCREEN = [
     ("standardize=all", {"n_standardize_images": None}),
     ("standardize=off", {"standardize": False}),
     ("filters=gaussian", {"filter_kind": "gaussian"}),
+    ("overlap3+alpha=0.5", {"pooling": "overlap3", "alpha": 0.5}),
+    ("overlap3+alpha=1", {"pooling": "overlap3", "alpha": 1.0}),
 ]
 
 #: The parameter each screened choice changes (for the combined setting).
@@ -84,6 +86,8 @@ def parse_args(argv):
                         help="filters of the screened settings (default 1000)")
     parser.add_argument("--curve-filters", type=int, nargs="+", default=[4000, 16000],
                         help="filter counts of the curve stage (default 4000 16000)")
+    parser.add_argument("--curve-setting", default=None,
+                        help="screened setting the curve stage scales up (default: combined)")
     parser.add_argument("--n-fit", type=int, default=10000, help="fitted images (10000)")
     parser.add_argument("--n-val", type=int, default=5000, help="held-out images (5000)")
     parser.add_argument("--bandwidth-factors", type=float, nargs="+",
@@ -291,9 +295,17 @@ def main(argv=None):
         results["combined_changes"] = changes
         run_setting("combined", changes, args.filters, images, labels, args, results)
     if "curve" in args.stage:
-        changes = results.get("combined_changes") or combined_changes(results, args.filters)
+        name, changes = "combined", None
+        if args.curve_setting is not None:
+            name, changes = args.curve_setting, dict(SCREEN).get(args.curve_setting)
+            if changes is None:
+                raise SystemExit(f"--curve-setting must be one of {[n for n, _ in SCREEN]}; "
+                                 f"found {args.curve_setting!r}")
+        else:
+            changes = results.get("combined_changes") or combined_changes(results,
+                                                                          args.filters)
         for n_filters in args.curve_filters:
-            run_setting("combined", changes, n_filters, images, labels, args, results)
+            run_setting(name, changes, n_filters, images, labels, args, results)
     write_json(results, args.out)
     print_table(results)
     if args.plot:
