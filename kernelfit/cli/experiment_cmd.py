@@ -17,6 +17,9 @@ DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFA
 SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000)}
 #: ``--features`` values: raw pixels, then the names of kernelfit.features.FEATURE_MAPS.
 FEATURES = ("none", "gabor", "randconv", "dwt")
+#: Names of :data:`kernelfit.features.random_conv.POOLINGS` (kept here so that parsing
+#: the command line does not import the feature maps).
+POOLINGS = ("grid", "overlap2", "overlap3")
 
 
 def _bandwidth(text: str):
@@ -69,6 +72,11 @@ def register(sub) -> None:
         p.add_argument("--filters", type=count, default=None, metavar="N",
                        help="number of random-convolution filters (--features randconv only; "
                        "default: the feature map's)")
+        p.add_argument("--pooling", choices=POOLINGS, default=None,
+                       help="random-convolution pooling layout (--features randconv only): "
+                       "grid (quadrants), overlap2 (2 x 2 windows of 14, stride 13) or "
+                       "overlap3 (3 x 3 windows of 15, stride 6) (default: the data set's; "
+                       "overlap3 for CIFAR-10, chosen on held-out training images)")
         p.add_argument("--n-train", type=count, default=None, metavar="N",
                        help="random training subset of N images (default: all "
                        f"{SIZES[name][0]:,})")
@@ -131,6 +139,11 @@ def run(args) -> int:
             raise ValueError(f"--filters sets the number of random-convolution filters and "
                              f"needs --features randconv; found --features {args.features}")
         feature_params["n_filters"] = args.filters
+    if args.pooling is not None:
+        if args.features != "randconv":
+            raise ValueError(f"--pooling sets the random-convolution pooling layout and "
+                             f"needs --features randconv; found --features {args.features}")
+        feature_params["pooling"] = args.pooling
     config = ExperimentConfig(
         dataset=args.dataset, kernel=args.kernel, bandwidth=args.bandwidth, reg=args.reg,
         features=args.features, feature_params=feature_params, n_train=args.n_train,

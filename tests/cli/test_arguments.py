@@ -70,6 +70,27 @@ def test_filters_without_randconv_is_an_error(capsys, tiny_mnist):
     assert tiny_mnist == []
 
 
+def test_pooling_without_randconv_is_an_error(capsys, tiny_mnist):
+    assert main(["mnist", "--pooling", "overlap3", "--quiet"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "kernelfit mnist: error: --pooling sets the random-convolution pooling layout and "
+        "needs --features randconv; found --features none")
+    assert tiny_mnist == []
+
+
+def test_an_unknown_pooling_is_refused_while_parsing(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["cifar10", "--features", "randconv", "--pooling", "max"])
+    assert "argument --pooling: invalid choice: 'max' (choose from" in capsys.readouterr().err
+
+
+def test_the_pooling_choices_are_the_feature_maps():
+    from kernelfit.cli.experiment_cmd import POOLINGS
+    from kernelfit.features.random_conv import POOLINGS as LAYOUTS
+
+    assert sorted(POOLINGS) == sorted(LAYOUTS)
+
+
 def test_library_refuses_impossible_sizes_before_loading(tiny_mnist):
     from kernelfit.experiments import ExperimentConfig, run_experiment
 
