@@ -69,6 +69,11 @@ SCREEN = [
     ("filters=gaussian", {"filter_kind": "gaussian"}),
     ("overlap3+alpha=0.5", {"pooling": "overlap3", "alpha": 0.5}),
     ("overlap3+alpha=1", {"pooling": "overlap3", "alpha": 1.0}),
+    # Past the edges of the first grid, where its trends pointed.
+    ("zca_eps=1", {"whitening_epsilon": 1.0}),
+    ("overlap3+alpha=2", {"pooling": "overlap3", "alpha": 2.0}),
+    ("overlap3+alpha=1+zca_eps=1", {"pooling": "overlap3", "alpha": 1.0,
+                                    "whitening_epsilon": 1.0}),
 ]
 
 #: The parameter each screened choice changes (for the combined setting).
