@@ -152,6 +152,7 @@ def accumulate_feature_grams(
     n_jobs: int = 1,
     batch_size: int = 4,
     filter_chunk: int | None = None,
+    checkpoint=None,
     progress=None,
 ) -> list[StreamedGram]:
     """Accumulate linear Grams of streamed features, filter chunk by filter chunk.
@@ -190,6 +191,11 @@ def accumulate_feature_grams(
     filter_chunk : int, optional
         Filters per chunk; the largest that fits ``memory_budget`` when None. A given
         chunk is checked against the budget too.
+    checkpoint : object, optional
+        Saves the state after each chunk and restores it: ``resume(filter_chunk, outs,
+        norms, backend)`` fills the outputs and norms and returns the filters they hold
+        (chunks before it are skipped), ``save(filters_done, outs, norms, backend)``
+        after each chunk (:class:`kernelfit.streamed.checkpoint.GramCheckpoint`).
     progress : callable, optional
         Phase ``"randconv gram"`` in GFLOP (encoding plus Gram GEMMs).
 
@@ -226,12 +232,14 @@ def accumulate_feature_grams(
     outs = [_check_out(out, (sizes[a], sizes[b]), out_dtype, backend)
             for (a, b), out in zip(products, outs, strict=True)]
     norms = [np.zeros(size) for size in sizes]
+    done = 0 if checkpoint is None else int(checkpoint.resume(chunk, outs, norms, backend))
     xp = backend.xp
     total = encode_gflop(probe, sum(sizes)) / probe.n_filters * n_filters
     total += sum(gram_gflop(sizes[a], sizes[b], per_filter * n_filters, a == b, tile)
                  for a, b in products)
     with phase(progress, "randconv gram", total=total, unit="GFLOP") as bar:
-        for start in range(0, n_filters, chunk):
+        bar.advance(total * min(done, n_filters) / n_filters)  # restored, not recomputed
+        for start in range(done, n_filters, chunk):
             stop = min(n_filters, start + chunk)
             encoder = make_encoder(start, stop)
             image_gflop = encode_gflop(encoder, 1)
@@ -249,6 +257,8 @@ def accumulate_feature_grams(
             for (a, b), out in zip(products, outs, strict=True):
                 _add_tiles(out, features[a], features[b], a == b, backend, tile, bar.advance)
             del features
+            if checkpoint is not None:
+                checkpoint.save(stop, outs, norms, backend)
     for (a, b), out in zip(products, outs, strict=True):
         if a == b:
             _mirror_lower(out, sizes[a], tile, np if isinstance(out, np.ndarray) else xp)

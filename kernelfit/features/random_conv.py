@@ -342,7 +342,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         return result
 
     def accumulate_train_test_grams(self, X, Y, out=None, cross_out=None, progress=None, *,
-                                    out_dtype=np.float64, filter_chunk=None):
+                                    out_dtype=np.float64, filter_chunk=None, checkpoint=None):
         """Training Gram ``Phi(X) Phi(X)^T`` and cross Gram ``Phi(Y) Phi(X)^T`` in one pass.
 
         The features of ``X`` (the costly part for a large training set) are computed
@@ -356,6 +356,9 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         cross_out : ndarray or np.memmap of shape (m, n), optional
         progress, out_dtype, filter_chunk
             As in :meth:`accumulate_gram`.
+        checkpoint : GramCheckpoint, optional
+            Saves the Grams after each filter chunk and resumes from the last one saved
+            (see :func:`~kernelfit.features.conv_gram.accumulate_feature_grams`).
 
         Returns
         -------
@@ -367,15 +370,15 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         images_y = as_image_batch(Y, self.image_shape_, dtype=None, name="Y")
         train, cross = self._streamed(backend, dtype, n_jobs, make_encoder,
                                       [images_x, images_y], [(0, 0), (1, 0)], [out, cross_out],
-                                      out_dtype, filter_chunk, progress)
+                                      out_dtype, filter_chunk, progress, checkpoint)
         return train, cross
 
     def _streamed(self, backend, dtype, n_jobs, make_encoder, sets, products, outs, out_dtype,
-                  filter_chunk, progress):
+                  filter_chunk, progress, checkpoint=None):
         return accumulate_feature_grams(
             make_encoder, int(self.n_filters), sets, products, backend=backend, dtype=dtype,
             outs=outs, out_dtype=out_dtype, memory_budget=backend.memory_budget(self.memory_budget),
             n_jobs=n_jobs, batch_size=self._batch_size(backend), filter_chunk=filter_chunk,
-            progress=self.progress if progress is None else progress,
+            checkpoint=checkpoint, progress=self.progress if progress is None else progress,
         )
 

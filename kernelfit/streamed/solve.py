@@ -15,10 +15,15 @@ cannot be materialized. :func:`solve_streamed` instead
    if asked (:mod:`~kernelfit.model_selection.regularization`), keeps a packed copy of ``K``
    and adds ``reg`` to the diagonal of the original;
 4. factors it with the tiled Cholesky and solves in float64 (``"mixed"``: a float32
-   factor refined against the stored ``K``);
+   factor refined against the stored ``K``), once per ridge term asked for
+   (:func:`solve_streamed_regs`: e.g. the held-out choice and the interpolant, each
+   from a fresh copy of the kept ``K``, so one Gram serves them all);
 5. reports ``K alpha`` (float64 products with the stored ``K``), the relative residual
    :math:`\|K\alpha + \mathrm{reg}\,\alpha - Y\| / \|Y\|`, the RKHS norm
    :math:`\sqrt{\alpha^T K \alpha}`, and the test scores ``K(test, train) alpha``.
+
+With ``checkpoint_dir`` the accumulation is saved after every filter chunk
+(:mod:`kernelfit.streamed.checkpoint`) and a rerun resumes after the last one saved.
 
 The residual and the refinement are against the *stored* ``K`` (float32 for
 ``"float32"`` and ``"mixed"``), i.e. the Gaussian of the accumulated Gram rounded to
@@ -44,7 +49,7 @@ In float64 the same run plans 25.9 GB (24.1 GiB), more than the default budget
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
@@ -61,118 +66,51 @@ from ..model_selection import (
     select_reg_from_gram,
 )
 from ..solvers.gram_sources import StoredGramSource
-from ..solvers.mixed import RefinementInfo
 from ..solvers.pipeline import solve_kernel_system
-from ..solvers.targets import decode_scores, encode_targets
+from ..solvers.targets import encode_targets
+from .checkpoint import GramCheckpoint, data_fingerprint
 from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
 from .memory_plan import plan_streamed_memory
+from .solution import (
+    DTYPES,
+    STREAMED_KERNELS,
+    StreamedSolution,
+    check_bandwidth,
+    check_kernel,
+    check_regs,
+)
 
-__all__ = ["STREAMED_KERNELS", "StreamedSolution", "solve_streamed"]
+__all__ = ["STREAMED_KERNELS", "StreamedSolution", "solve_streamed", "solve_streamed_regs"]
 
-DTYPES = ("auto", "float32", "float64", "mixed")
-
-#: Kernels formed from the accumulated feature Gram: the Gaussian of the distances it
-#: gives, or the Gram itself.
-STREAMED_KERNELS = ("gaussian", "linear")
+#: Parameters of the feature map that change how it runs, not what it computes: left
+#: out of a checkpoint's configuration.
+RUNTIME_PARAMS = ("batch_size", "n_jobs", "device", "memory_budget", "progress")
 
 
-@dataclass
-class StreamedSolution:
-    """What :func:`solve_streamed` computed.
+def solve_streamed(feature_map, X_train, y_train, X_test, *, reg=0.0, **options
+                   ) -> StreamedSolution:
+    """Fit the feature map, stream the Grams, solve exactly for one ``reg``, score the test.
 
-    Attributes
-    ----------
-    dual_coef : ndarray of shape (n,) or (n, n_classes), float64
-    classes : ndarray
-        Class labels; scores' columns follow them (one ±1 column for two classes).
-    targets : ndarray
-        The regression targets ``Y`` (±1 for two classes, one-hot otherwise).
-    train_scores : ndarray
-        ``K alpha`` with the stored ``K``.
-    test_scores : ndarray
-        ``K(test, train) alpha``.
-    kernel : str
-        ``"gaussian"`` or ``"linear"``.
-    bandwidth : float or None
-        None for the linear kernel.
-    bandwidth_search : dict or None
-        Validation error per candidate when ``bandwidth="auto"``.
-    reg : float
-        The ridge term used (the chosen one when ``reg="auto"``).
-    reg_search : dict or None
-        Validation error per absolute ridge term when ``reg="auto"``.
-    relative_residual : float
-        ``||K alpha + reg alpha - Y|| / ||Y||`` with the stored ``K``.
-    rkhs_norm : float
-        ``sqrt(alpha^T K alpha)`` (summed over classes).
-    solver : str
-        ``"cholesky"``, ``"mixed"``, or a fallback (``"lu"``, ``"lstsq"``).
-    refinement : RefinementInfo or None
-        Only for ``dtype="mixed"``.
-    n_features : int
-    timings : dict
-        Seconds per phase: ``features+gram``, ``bandwidth_search`` and ``reg_search``
-        (auto only), ``kernel``, ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
+    :func:`solve_streamed_regs` with ``regs=(reg,)``; the keyword arguments are its own.
+
+    Returns
+    -------
+    StreamedSolution
     """
-
-    dual_coef: np.ndarray
-    classes: np.ndarray
-    targets: np.ndarray
-    train_scores: np.ndarray
-    test_scores: np.ndarray
-    kernel: str
-    bandwidth: float | None
-    bandwidth_search: dict | None
-    reg: float
-    reg_search: dict | None
-    relative_residual: float
-    rkhs_norm: float
-    solver: str
-    refinement: RefinementInfo | None
-    n_features: int
-    timings: dict
-
-    def predict(self, scores) -> np.ndarray:
-        """Class labels from scores (sign for two classes, arg-max otherwise)."""
-        return decode_scores(scores, self.classes)
+    return solve_streamed_regs(feature_map, X_train, y_train, X_test, regs=(reg,),
+                               **options)[0]
 
 
-def _check_bandwidth(bandwidth, kernel):
-    if kernel == "linear":
-        if bandwidth is not None:
-            raise ValueError(f"the linear kernel has no bandwidth; bandwidth must be None; found "
-                             f"{bandwidth!r}")
-        return None
-    if bandwidth is None or (isinstance(bandwidth, str) and bandwidth == "auto"):
-        return bandwidth
-    if isinstance(bandwidth, (int, float, np.floating, np.integer)) and not isinstance(
-            bandwidth, bool) and np.isfinite(bandwidth) and bandwidth > 0:
-        return float(bandwidth)
-    raise ValueError(f"bandwidth must be a positive number, None (median heuristic) or "
-                     f"'auto' (held-out choice); found {bandwidth!r}")
+def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
+                        kernel="gaussian", bandwidth=None, dtype="auto", device="auto",
+                        tile_size=None, memory_budget=None, seed=0, filter_chunk=None,
+                        checkpoint_dir=None, progress=None) -> list[StreamedSolution]:
+    """Fit the feature map, stream the Grams once, and solve exactly for each ridge term.
 
-
-def _check_kernel(kernel):
-    if kernel not in STREAMED_KERNELS:
-        raise ValueError(f"the streamed path forms its kernel from the feature Gram: kernel must "
-                         f"be one of {STREAMED_KERNELS}; found {kernel!r}")
-    return kernel
-
-
-def _check_reg(reg):
-    if isinstance(reg, str) and reg == "auto":
-        return reg
-    if isinstance(reg, (int, float, np.floating, np.integer)) and not isinstance(
-            reg, bool) and np.isfinite(reg) and reg >= 0:
-        return float(reg)
-    raise ValueError(f"reg must be a non-negative number or 'auto' (held-out choice on the "
-                     f"training set); found {reg!r}")
-
-
-def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", bandwidth=None,
-                   reg=0.0, dtype="auto", device="auto", tile_size=None, memory_budget=None,
-                   seed=0, progress=None) -> StreamedSolution:
-    """Fit the feature map, stream the Grams, solve exactly, and score the test images.
+    The features are streamed once; the training Gram, the cross Gram, the kernel and
+    the bandwidth are shared by every solve. Each ridge term is one Cholesky of a fresh
+    copy of the kept ``K`` (the copy the residuals are measured against, counted by the
+    memory plan), so several terms cost no more memory than one.
 
     Parameters
     ----------
@@ -183,6 +121,14 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     y_train : array of shape (n,)
         Class labels.
     X_test : array of m images
+    regs : sequence of float or "auto", default (0.0,)
+        Ridge terms added to the diagonal of ``K``, one solution each, in this order;
+        ``"auto"`` (at most once): the held-out choice among
+        :data:`~kernelfit.model_selection.REG_GRID` (without 0 for the linear kernel)
+        times the kernel's mean diagonal (1 for the Gaussian, ``mean ||phi_i||^2`` for
+        the linear kernel), at the bandwidth in use (chosen first when
+        ``bandwidth="auto"``). ``("auto", 0.0)`` gives the held-out choice and the
+        interpolant from one Gram. Equal values are solved once.
     kernel : {"gaussian", "linear"}, default "gaussian"
         ``"gaussian"``: ``exp(-||phi_i - phi_j||^2 / (2 sigma^2))``; ``"linear"``: the
         accumulated Gram ``phi_i . phi_j`` itself (no bandwidth). On standardized
@@ -192,14 +138,8 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     bandwidth : float, None or "auto", default None
         Gaussian ``sigma`` on the features; None: the median heuristic from the Gram;
         ``"auto"``: the held-out choice among ``(0.5, 0.7, 1, 1.4, 2, 2.8, 4)`` times the
-        median (fitted with ``reg``, or with 0 when ``reg="auto"``). Must be None for the
-        linear kernel.
-    reg : float or "auto", default 0
-        Ridge term added to the diagonal of ``K``; ``"auto"``: the held-out choice among
-        :data:`~kernelfit.model_selection.REG_GRID` (without 0 for the linear
-        kernel) times the kernel's mean diagonal (1 for the Gaussian,
-        ``mean ||phi_i||^2`` for the linear kernel), at the bandwidth in use (chosen
-        first when ``bandwidth="auto"``).
+        median (fitted with ``regs[0]``, or with 0 when ``regs`` holds ``"auto"``). Must
+        be None for the linear kernel.
     dtype : {"auto", "float32", "float64", "mixed"}, default "auto"
         Storage of ``K``, its factor and the cross Gram (``"mixed"``: float32 storage,
         float64 refinement against the stored ``K``). ``"auto"``: ``"mixed"`` on the
@@ -215,27 +155,37 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
         available now when None.
     seed : int, default 0
         Seed of the held-out split (``"auto"`` bandwidth and ridge: the same split).
+    filter_chunk : int, optional
+        Filters per chunk of the accumulation; the largest the budget allows when None.
+    checkpoint_dir : str or path, optional
+        Checkpoint the accumulation there after every filter chunk
+        (:mod:`kernelfit.streamed.checkpoint`); a run with the same configuration
+        resumes after the last chunk saved (a finished one skips the accumulation).
+        The directory is kept. None: no checkpoint.
     progress : callable, optional
         Phases ``randconv gram`` (and the feature map's own), ``kernel`` (Gaussian
         only), ``cholesky``, ``solve``, ``refine`` or ``residual``, ``predict``.
 
     Returns
     -------
-    StreamedSolution
+    list of StreamedSolution
+        One per entry of ``regs``; the ``"auto"`` one carries ``reg_search``.
 
     Raises
     ------
     ValueError
-        A bad ``kernel``, ``dtype``, ``bandwidth``, ``reg``, fewer than 2 classes, or a
+        A bad ``kernel``, ``dtype``, ``bandwidth``, ``regs``, fewer than 2 classes, or a
         device that disagrees with the feature map's.
+    CheckpointMismatchError
+        ``checkpoint_dir`` holds a checkpoint of another configuration (before fitting).
     MemoryBudgetError
         The plan does not fit in ``memory_budget`` (checked before allocating).
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}; found {dtype!r}")
-    kernel = _check_kernel(kernel)
-    bandwidth = _check_bandwidth(bandwidth, kernel)
-    reg = _check_reg(reg)
+    kernel = check_kernel(kernel)
+    bandwidth = check_bandwidth(bandwidth, kernel)
+    regs = check_regs(regs)
     classes, Y = encode_targets(y_train)
     n, m = len(X_train), len(X_test)
     if len(Y) != n:
@@ -259,23 +209,32 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
     own = feature_map.get_params()["memory_budget"]
     feature_map.set_params(memory_budget=min(plan.feature_budget, parse_budget(own))
                            if own is not None else plan.feature_budget)
-    room = plan.budget - plan.packed - plan.cross  # what the packed copy of K takes later
+    room = plan.budget - plan.packed - plan.cross  # what the kept copy of K takes later
+    checkpoint = None if checkpoint_dir is None else GramCheckpoint(
+        checkpoint_dir, _gram_config(feature_map, X_train, y_train, X_test, tile, storage_dtype))
     timings = {}
 
     with backend.timed(timings, "features+gram"):  # phase times after a device sync
-        feature_map.fit(X_train)
+        if checkpoint is None or not checkpoint.restore_fitted(feature_map):
+            feature_map.fit(X_train)
+            if checkpoint is not None:
+                checkpoint.save_fitted(feature_map)
+        resumed = 0 if checkpoint is None else checkpoint.filters_done
         storage = PackedStorage(n, tile, storage_dtype, backend, plan.budget)
         view = SymmetricTileView(storage)
         cross = np.zeros((m, n), dtype=storage_dtype)  # host: each cross tile copied explicitly
         train_gram, cross_gram = feature_map.accumulate_train_test_grams(
-            X_train, X_test, out=view, cross_out=cross, progress=progress)
+            X_train, X_test, out=view, cross_out=cross, progress=progress,
+            filter_chunk=filter_chunk, checkpoint=checkpoint)
         view.symmetrize_diagonal()
         norms = train_gram.row_sq_norms
 
+    auto = "auto" in regs
     bandwidth, bandwidth_search = _resolve_bandwidth(
-        view, norms, y_train, kernel, bandwidth, reg, seed, room, timings, progress)
-    reg, reg_search = _resolve_reg(view, norms, y_train, kernel, bandwidth, reg, seed, room,
-                                   timings, progress)
+        view, norms, y_train, kernel, bandwidth, 0.0 if auto else regs[0], seed, room, timings,
+        progress)
+    chosen, reg_search = _resolve_reg(view, norms, y_train, kernel, bandwidth,
+                                      "auto" if auto else 0.0, seed, room, timings, progress)
 
     with backend.timed(timings, "kernel"):
         if kernel == "gaussian":
@@ -283,33 +242,57 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, kernel="gaussian", 
             gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
         stored = copy_tiles(storage, memory_budget=room)
 
+    shared = dict(classes=classes, targets=Y, kernel=kernel,
+                  bandwidth=None if bandwidth is None else float(bandwidth),
+                  bandwidth_search=bandwidth_search, n_features=int(feature_map.n_features_out_),
+                  resumed_filters=resumed)
+    by_reg = {}
     try:
-        source = StoredGramSource(storage, stored, fallback_budget=room)
-        solved = solve_kernel_system(source, Y, reg=reg, dtype=dtype, progress=progress)
+        for reg in dict.fromkeys(chosen if r == "auto" else r for r in regs):
+            own_timings = dict(timings)
+            if by_reg:  # the factor overwrote the first copy: factor a fresh one
+                t0 = time.perf_counter()
+                storage = copy_tiles(stored, memory_budget=room)
+                own_timings["copy K"] = time.perf_counter() - t0
+            by_reg[reg] = _solve_one(storage, stored, cross, Y, reg, dtype, room, own_timings,
+                                     shared, progress)
     finally:
         storage.close()
         stored.close()
-    timings.update(solved.timings)
-    alpha, KA = solved.alpha, solved.K_alpha
+    return [replace(by_reg[chosen], reg_search=reg_search) if r == "auto" else by_reg[r]
+            for r in regs]
 
+
+def _solve_one(storage, stored, cross, Y, reg, dtype, room, timings, shared, progress):
+    """Factor ``storage`` (``K``, overwritten) with ``reg`` added, solve, score the test."""
+    source = StoredGramSource(storage, stored, fallback_budget=room)
+    solved = solve_kernel_system(source, Y, reg=reg, dtype=dtype, progress=progress)
+    timings.update(solved.timings)
     t0 = time.perf_counter()  # on the host: no device work to wait for
-    scores = cross_matvec(cross, alpha, progress=progress)
+    scores = cross_matvec(cross, solved.alpha, progress=progress)
     timings["predict"] = time.perf_counter() - t0
     return StreamedSolution(
-        dual_coef=alpha, classes=classes, targets=Y, train_scores=KA, test_scores=scores,
-        kernel=kernel, bandwidth=None if bandwidth is None else float(bandwidth),
-        bandwidth_search=bandwidth_search, reg=float(reg), reg_search=reg_search,
-        relative_residual=solved.relative_residual, rkhs_norm=solved.rkhs_norm,
-        solver=solved.solver, refinement=solved.refinement,
-        n_features=int(feature_map.n_features_out_), timings=timings,
-    )
+        dual_coef=solved.alpha, train_scores=solved.K_alpha, test_scores=scores,
+        reg=float(reg), reg_search=None, relative_residual=solved.relative_residual,
+        rkhs_norm=solved.rkhs_norm, solver=solved.solver, refinement=solved.refinement,
+        timings=timings, **shared)
+
+
+def _gram_config(feature_map, X_train, y_train, X_test, tile, storage_dtype) -> dict:
+    """What defines the accumulated Grams, for a checkpoint: the feature map's parameters
+    (not how it runs), a fingerprint of the images and labels, sizes and dtypes."""
+    params = {k: v for k, v in feature_map.get_params().items() if k not in RUNTIME_PARAMS}
+    return {"feature_map": type(feature_map).__name__, **params,
+            "data": data_fingerprint(X_train, y_train, X_test), "n_train": len(X_train),
+            "n_test": len(X_test), "gram_dtype": np.dtype(storage_dtype).name,
+            "tile_size": int(tile)}
 
 
 def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timings, progress):
     """The Gaussian bandwidth in use and, for ``"auto"``, the held-out error per candidate.
 
     The median heuristic for None; the held-out choice for ``"auto"``, fitted with ``reg``
-    or, when ``reg`` is ``"auto"`` too (chosen afterwards, at this bandwidth), with 0.
+    (0 when the ridge term is ``"auto"`` too: it is chosen afterwards, at this bandwidth).
     None for the linear kernel.
     """
     if kernel == "linear" or isinstance(bandwidth, float):
@@ -320,7 +303,7 @@ def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timin
         median = median_bandwidth_from_tiles(view, norms)
         best, errors = select_bandwidth_from_gram(
             view, norms, y, [median * f for f in AUTO_BANDWIDTH_FACTORS], seed=seed,
-            reg=0.0 if reg == "auto" else reg, memory_budget=room, progress=progress)
+            reg=reg, memory_budget=room, progress=progress)
     return best, errors
 
 
