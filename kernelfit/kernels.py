@@ -6,8 +6,10 @@ upcast), so float32 data loses nothing in the ``||x||^2 + ||z||^2 - 2 x.z``
 cancellation, and diagonal blocks of a symmetric Gram matrix get exact zeros.
 
 NumPy blocks of the gaussian and laplacian kernels take a fast path: after its
-GEMM the gaussian finishes in place, chunk by cache-sized chunk of rows; the
-laplacian uses SciPy's ``cdist``. Both split the rows over a few threads (NumPy
+GEMM the gaussian finishes in place, chunk by cache-sized chunk of rows (the
+distance terms, the clamp, the ``exp`` and any float32 cast all run on a chunk
+while it is in cache), and computes only the lower half of a diagonal block;
+the laplacian uses SciPy's ``cdist``. Both split the rows over a few threads (NumPy
 ufuncs and ``cdist`` release the GIL).
 Other array libraries use the generic ``xp`` code.
 """
@@ -173,12 +175,14 @@ def _gaussian_numpy(X, Z, same, gamma, out=None):
     After the GEMM, the scale, norms, clamp and ``exp`` run in place on row
     chunks. The GEMM is NumPy's, as is the ``K @ V`` that consumes the block: a
     second BLAS library (SciPy's) would leave its threads spinning against
-    them. ``same`` sets the diagonal to exactly 1 (zero distance).
+    them. ``same`` sets the diagonal to exactly 1 (zero distance) and computes
+    only the lower half of the block (:func:`_fill_symmetric`), mirroring it.
 
-    A float64 ``out`` receives the GEMM itself (no temporary, no copy); a
-    column-major ``out`` (a Cholesky tile) is filled as the row-major
-    transpose ``K(Z, X)``, so every pass runs along contiguous memory. Other
-    outputs get a cast copy.
+    A float64 ``out`` with unit column stride receives the GEMM itself (no
+    temporary, no copy); a column-major ``out`` (a Cholesky tile) is filled as
+    the row-major transpose ``K(Z, X)``, so every pass runs along contiguous
+    memory. A float32 ``out`` receives each finished chunk, cast while it is
+    in cache; other outputs get a cast copy.
     """
     if out is not None and out.flags.f_contiguous and not out.flags.c_contiguous:
         _gaussian_numpy(Z, X, same, gamma, out=out.T)
@@ -186,26 +190,67 @@ def _gaussian_numpy(X, Z, same, gamma, out=None):
     X64 = np.ascontiguousarray(X, dtype=np.float64)
     # A distinct operand, as in _inner64 (never one array on both sides of a GEMM).
     Z64 = X64.copy() if same else np.ascontiguousarray(Z, dtype=np.float64)
-    in_place = out is not None and out.dtype == np.float64 and out.flags.c_contiguous
-    K = np.matmul(X64, Z64.T, out=out) if in_place else X64 @ Z64.T
-    x_term = gamma * np.einsum("ij,ij->i", X64, X64)[:, None]
-    z_term = x_term.T if same else gamma * np.einsum("ij,ij->i", Z64, Z64)[None, :]
+    shape = (X64.shape[0], Z64.shape[0])
+    rows_ok = out is not None and out.ndim == 2 and out.strides[1] == out.itemsize
+    in_place = rows_ok and out.dtype == np.float64
+    K = out if in_place else np.empty(shape)
+    cast_into = out if rows_ok and out.dtype == np.float32 else None
+    x_term = gamma * np.einsum("ij,ij->i", X64, X64)
+    z_term = x_term if same else gamma * np.einsum("ij,ij->i", Z64, Z64)
+    if same:
+        _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into)
+    else:
+        _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into)
+    if out is None or in_place or cast_into is not None:
+        return K if out is None or in_place else out
+    out[...] = K
+    return out
+
+
+#: Diagonal blocks up to this edge are computed whole; larger ones are split in two.
+_DIAGONAL_LEAF = 512
+
+
+def _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into=None):
+    """A diagonal block (``Z64`` a copy of ``X64``): its lower half computed by
+    recursive halving (the two diagonal quarters, one full off-diagonal quarter),
+    the upper half mirrored, the diagonal set to exactly 1; about ``1/2 + leaf/2n``
+    of the full block's GEMM work."""
+    n = K.shape[0]
+    if n <= _DIAGONAL_LEAF:
+        _fill_block(X64, Z64, x_term, x_term, gamma, K, cast_into)
+        target = K if cast_into is None else cast_into
+        np.fill_diagonal(target, 1.0)
+        return
+    h = n // 2
+    lower = slice(h, n), slice(0, h)
+    for part in (slice(0, h), slice(h, n)):
+        _fill_symmetric(X64[part], Z64[part], x_term[part], gamma, K[part, part],
+                        None if cast_into is None else cast_into[part, part])
+    _fill_block(X64[h:], Z64[:h], x_term[h:], x_term[:h], gamma, K[lower],
+                None if cast_into is None else cast_into[lower])
+    target = K if cast_into is None else cast_into
+    target[:h, h:] = target[lower].T
+
+
+def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None):
+    """``K = exp(min(2 gamma X Z^T - x_term - z_term, 0))``: one GEMM into ``K``, then
+    the passes on L2-sized row chunks, each chunk also cast into ``cast_into`` if given."""
+    np.matmul(X64, Z64.T, out=K)
+    x_col, z_row = x_term[:, None], z_term[None, :]
 
     def finish(rows):
         chunk = K[rows]
         chunk *= 2.0 * gamma
-        chunk -= x_term[rows]
-        chunk -= z_term
+        chunk -= x_col[rows]
+        chunk -= z_row
         np.minimum(chunk, 0.0, out=chunk)  # squared distances clamped at 0
-        np.exp(chunk, out=chunk)
+        if cast_into is None:
+            np.exp(chunk, out=chunk)
+        else:
+            np.exp(chunk, out=cast_into[rows], casting="same_kind")
 
     _run_on_row_chunks(finish, K.shape)
-    if same:
-        np.fill_diagonal(K, 1.0)
-    if out is None or in_place:
-        return K
-    out[...] = K
-    return out
 
 
 def _laplacian_numpy(X, Z, scale):

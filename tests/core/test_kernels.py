@@ -176,3 +176,28 @@ def test_out_of_the_wrong_shape_is_refused(name, rng):
     X, Z = rng.random((6, 3)), rng.random((4, 3))
     with pytest.raises(ValueError, match=r"out must have shape \(6, 4\); found \(4, 6\)"):
         make_kernel(name, bandwidth=1.0)(X, Z, np.empty((4, 6)))
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [9, 37, 64])
+def test_split_diagonal_block_matches_sklearn(order, dtype, n, rng, monkeypatch):
+    """A diagonal block computed as halves (lower quarter by GEMM, upper mirrored), down to
+    leaves of 8 rows: the values of the whole block, exactly symmetric outside the leaves."""
+    monkeypatch.setattr(kernels, "_DIAGONAL_LEAF", 8)
+    X = with_duplicates(rng, n, 6)
+    out = np.full((n, n), np.nan, dtype=dtype, order=order)
+    assert make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, out, same=True) is out
+    rtol = RTOL if dtype == np.float64 else 1e-7
+    np.testing.assert_allclose(out, reference("gaussian", X, X), rtol=rtol, atol=0)
+    assert np.all(np.diagonal(out) == 1.0)
+    h = n // 2
+    np.testing.assert_array_equal(out[:h, h:], out[h:, :h].T)
+
+
+def test_split_diagonal_block_default_output(rng, monkeypatch):
+    monkeypatch.setattr(kernels, "_DIAGONAL_LEAF", 4)
+    X = rng.random((23, 3)).astype(np.float32)
+    K = make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, same=True)
+    assert K.dtype == np.float32
+    np.testing.assert_allclose(K, reference("gaussian", X, X), rtol=1e-6)
