@@ -8,10 +8,16 @@ interleaved (the machine may be loaded: compare the best of several repeats):
   ``D *= -2; D += xn; D += zn``, ``clip``, a ``where`` on the diagonal, ``D * scale``,
   ``exp``: each a pass over the whole block, on one core);
 * kernelfit: :class:`kernelfit.kernels.Kernel` as the Gram builder calls it;
-* GEMM: ``X @ Z.T`` alone, the floor of a gaussian block.
+* GEMM: ``X @ Z.T`` alone, the floor of a gaussian block;
+* numexpr (when installed): the GEMM then one fused numexpr expression for the whole
+  epilogue, the alternative to kernelfit's NumPy passes on cache-sized chunks.
 
 Then :func:`kernelfit.symmetric_matvec` at ``n x d`` with ``k`` right-hand sides, once
-with the reference block patched in and once as shipped. Prints a table and writes JSON.
+with the reference block patched in and once as shipped. Last, the Gram phase: ``gram``
+into packed float64 and float32 tiles at ``--gram-n x d``, as shipped and with whole
+diagonal blocks (before their lower-half split), against DGEMM on 2048-blocks with the
+same useful flops (``n^2 d``), all interleaved; the rate ratio is taken per repeat.
+Prints a table and writes JSON.
 
     python bench/bench_kernel_block.py --out bench/results/kernel-block.json
 """
@@ -26,7 +32,9 @@ from unittest import mock
 import numpy as np
 
 from kernelfit import kernels
-from kernelfit.gram_builder import symmetric_matvec
+from kernelfit.backend import host_backend
+from kernelfit.gram_builder import gram, symmetric_matvec
+from kernelfit.linalg import PackedStorage
 from kernelfit.provenance import environment
 from kernelfit.results_io import write_json
 
@@ -72,6 +80,23 @@ def reference_laplacian(kernel, xp, X, Z, same, out=None):
     return np.exp(D * (-1.0 / kernel.bandwidth))
 
 
+def numexpr_gaussian(X, Z, gamma):
+    """The gaussian block with its epilogue as one numexpr expression, or None without numexpr."""
+    try:
+        import numexpr
+    except ImportError:
+        return None
+
+    def block():
+        K = X @ Z.T
+        x_term = gamma * np.einsum("ij,ij->i", X, X)[:, None]
+        z_term = gamma * np.einsum("ij,ij->i", Z, Z)[None, :]
+        numexpr.evaluate("exp(minimum(s * K - x_term - z_term, 0.0))", out=K, local_dict=dict(
+            K=K, s=2.0 * gamma, x_term=x_term, z_term=z_term))
+        return K
+    return block
+
+
 REFERENCES = {"gaussian": reference_gaussian, "laplacian": reference_laplacian}
 
 
@@ -102,6 +127,9 @@ def block_case(name, n, d, same, repeats, rng) -> dict:
     if name == "gaussian":
         Zc = Z.copy()  # distinct operands, as in the kernels
         methods["gemm"] = lambda: X @ Zc.T
+        numexpr_block = numexpr_gaussian(X, Zc, 0.5 / BANDWIDTH**2)
+        if numexpr_block is not None:
+            methods["numexpr"] = numexpr_block
     ref, new = methods["reference"](), methods["kernelfit"]()
     if same and not np.all(np.diagonal(new) == 1.0):
         raise RuntimeError("the diagonal of a same=True block is not exactly 1")
@@ -131,11 +159,63 @@ def matvec_case(n, d, k, repeats, rng) -> dict:
     return row
 
 
+def gram_phase_case(n, d, repeats, rng) -> dict:
+    """``gram`` into packed tiles (float64, float32; split and whole diagonal blocks)
+    against DGEMM on 2048-blocks with the same useful flops, interleaved."""
+    X = rng.random((n, d))
+    A, B = rng.random((2048, d)), rng.random((2048, d))
+    gemm_calls = max(1, round(n * n / 2048**2))
+    storages = {dtype: PackedStorage(n, 2048, dtype, host_backend())
+                for dtype in (np.float64, np.float32)}
+
+    def fill(dtype, leaf):
+        def run():
+            with mock.patch.object(kernels, "_DIAGONAL_LEAF", leaf):
+                gram(X, kernel="gaussian", bandwidth=BANDWIDTH, dtype=dtype, out=storages[dtype])
+        return run
+
+    def gemm():
+        for _ in range(gemm_calls):
+            A @ B.T
+
+    methods = {"gemm": gemm}
+    for dtype, label in ((np.float64, "float64"), (np.float32, "float32")):
+        methods[label] = fill(dtype, kernels._DIAGONAL_LEAF)
+        methods[f"{label} whole diagonal"] = fill(dtype, n)
+    seconds = {name: [] for name in methods}
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            t0 = time.perf_counter()
+            fn()
+            seconds[name].append(time.perf_counter() - t0)
+    work = {"gemm": 2.0 * 2048 * 2048 * d * gemm_calls}
+    rows = []
+    for name in methods:
+        if name == "gemm":
+            continue
+        rate = [n * n * d / t / 1e9 for t in seconds[name]]
+        gemm_rate = [work["gemm"] / t / 1e9 for t in seconds["gemm"]]
+        ratio = [r / g for r, g in zip(rate, gemm_rate, strict=True)]
+        rows.append({"case": f"gram {name} n={n} d={d}", "n": n, "d": d,
+                     "gflops_best": max(rate), "gemm_gflops_best": max(gemm_rate),
+                     "ratio_to_gemm_min": min(ratio),
+                     "ratio_to_gemm_median": float(np.median(ratio)),
+                     "ratio_to_gemm_max": max(ratio), "seconds": seconds[name]})
+    return rows
+
+
+def print_gram_row(row: dict) -> None:
+    print(f"{row['case']:42s} {row['gflops_best']:8.1f} {row['gemm_gflops_best']:8.1f}   "
+          f"{row['ratio_to_gemm_min']:.2f} / {row['ratio_to_gemm_median']:.2f} / "
+          f"{row['ratio_to_gemm_max']:.2f}", flush=True)
+
+
 def print_row(row: dict) -> None:
     gemm = f"{row['gemm']['best_ms']:9.1f}" if "gemm" in row else " " * 9
     speedup = row["reference"]["best_ms"] / row["kernelfit"]["best_ms"]
+    numexpr_ms = f"{row['numexpr']['best_ms']:9.1f}" if "numexpr" in row else " " * 9
     print(f"{row['case']:38s} {row['reference']['best_ms']:10.1f} "
-          f"{row['kernelfit']['best_ms']:10.1f} {speedup:8.2f}x {gemm}   "
+          f"{row['kernelfit']['best_ms']:10.1f} {speedup:8.2f}x {gemm} {numexpr_ms}   "
           f"{row['max_relative_difference']:.1e}", flush=True)
 
 
@@ -149,11 +229,13 @@ def main(argv=None) -> int:
     parser.add_argument("--matvec-n", type=int, default=8000, help="0 skips the matvec")
     parser.add_argument("--matvec-k", type=int, default=10)
     parser.add_argument("--matvec-repeats", type=int, default=3)
+    parser.add_argument("--gram-n", type=int, default=8000, help="0 skips the Gram phase")
+    parser.add_argument("--gram-repeats", type=int, default=3)
     parser.add_argument("--out", default=None, help="JSON file for the results")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"{'case (best of repeats, ms)':38s} {'reference':>10s} {'kernelfit':>10s} "
-          f"{'speedup':>9s} {'GEMM':>9s}   max rel. diff")
+          f"{'speedup':>9s} {'GEMM':>9s} {'numexpr':>9s}   max rel. diff")
     rows = []
     cases = [("gaussian", args.block, False), ("gaussian", args.block, True)]
     if args.laplacian_block:
@@ -164,6 +246,12 @@ def main(argv=None) -> int:
     if args.matvec_n:
         rows.append(matvec_case(args.matvec_n, args.d, args.matvec_k, args.matvec_repeats, rng))
         print_row(rows[-1])
+    if args.gram_n:
+        print(f"\n{'Gram phase (GFLOP/s, best)':42s} {'gram':>8s} {'DGEMM':>8s}   "
+              "gram / DGEMM per repeat: min / median / max")
+        for row in gram_phase_case(args.gram_n, args.d, args.gram_repeats, rng):
+            rows.append(row)
+            print_gram_row(row)
     versions, machine = environment()
     record = {"command": " ".join(["python", *sys.argv]), "rows": rows,
               "element_threads": kernels._element_threads(), "versions": versions,
