@@ -260,7 +260,10 @@ class TeeTiles:
     @staticmethod
     def _cast(block, storage):
         """``block`` in ``storage``'s dtype, cast explicitly (array-API arrays refuse to
-        assign across dtypes); one tile-sized temporary at most."""
+        assign across dtypes); one tile-sized temporary at most. NumPy tiles cast on
+        assignment, with no temporary."""
+        if storage.backend.is_host and isinstance(block, np.ndarray):
+            return block
         return storage.backend.astype(block, storage.dtype)
 
 

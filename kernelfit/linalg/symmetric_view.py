@@ -29,6 +29,23 @@ def _span(key, n: int) -> tuple[int, int]:
     return start, max(start, stop)
 
 
+#: Diagonal squares up to this edge are symmetrized whole by ``tril``.
+MIRROR_LEAF = 256
+
+
+def _mirror_lower(xp, tile, start: int, stop: int) -> None:
+    """Copy the strict lower triangle of ``tile[start:stop, start:stop]`` onto its upper one."""
+    n = stop - start
+    if n <= MIRROR_LEAF:
+        square = tile[start:stop, start:stop]
+        tile[start:stop, start:stop] = xp.tril(square) + xp.tril(square, k=-1).T
+        return
+    mid = start + n // 2
+    tile[start:mid, mid:stop] = tile[mid:stop, start:mid].T
+    _mirror_lower(xp, tile, start, mid)
+    _mirror_lower(xp, tile, mid, stop)
+
+
 class SymmetricTileView:
     """Dense-array indexing (contiguous 2-D slices) over the lower tiles of a storage.
 
@@ -122,13 +139,17 @@ class SymmetricTileView:
                 storage.store(i, j, tile)
 
     def symmetrize_diagonal(self) -> None:
-        """Make every diagonal tile exactly symmetric from its lower triangle."""
+        """Make every diagonal tile exactly symmetric from its lower triangle.
+
+        Each tile is mirrored in halves (the lower-left quarter copied, transposed,
+        onto the upper-right one, then the two diagonal quarters the same way) down
+        to :data:`MIRROR_LEAF` rows, where ``tril`` finishes: about one transposed
+        copy of half the tile instead of four whole-tile passes and temporaries.
+        """
         storage = self.storage
-        xp = storage.backend.xp
         for i in range(storage.nt):
             tile = storage.tile(i, i)
-            lower = xp.tril(tile, k=-1)
-            tile[...] = xp.tril(tile) + lower.T
+            _mirror_lower(storage.backend.xp, tile, 0, tile.shape[0])
             storage.store(i, i, tile)
 
     def take(self, rows, cols) -> np.ndarray:

@@ -77,3 +77,24 @@ def test_refinement_against_stored_float32_kernel_reaches_float64_accuracy(rng):
     exact = scipy.linalg.solve(K.astype(np.float64) + reg * np.eye(45), Y, assume_a="pos")
     np.testing.assert_allclose(alpha, exact, **tol(np.float64))
     assert info.residuals[0] > 1e-9 > info.residuals[-1] and info.iterations >= 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("n", "tile", "leaf"), [(40, 29, 3), (40, 40, 5), (17, 17, 256)])
+def test_symmetrize_diagonal_mirrors_the_lower_triangle(rng, monkeypatch, dtype, n, tile, leaf):
+    """Diagonal tiles mirrored in halves down to ``leaf`` rows equal the symmetric matrix
+    of their lower triangles, whatever their upper triangles held (NaN here)."""
+    from kernelfit.linalg import symmetric_view
+
+    monkeypatch.setattr(symmetric_view, "MIRROR_LEAF", leaf)
+    K = spd(rng, n, dtype)
+    storage = PackedStorage(n, tile, dtype, "cpu")
+    for i in range(storage.nt):
+        for j in range(i + 1):
+            block = K[storage.bounds(i), storage.bounds(j)].copy()
+            if i == j:
+                block[np.triu_indices(block.shape[0], 1)] = np.nan
+            storage.write_block(i, j, block)
+    SymmetricTileView(storage).symmetrize_diagonal()
+    for i in range(storage.nt):
+        np.testing.assert_array_equal(storage.tile(i, i), K[storage.bounds(i), storage.bounds(i)])
