@@ -49,6 +49,7 @@ class ExperimentConfig:
     dask: str | None = None  # solve on Dask: "local:N[:MEMORY]" or a scheduler address
     storage: str = "auto"  # "packed" or "out-of-core" (see kernelfit.linalg.storage_choice)
     scratch_dir: str | None = None  # parent of out-of-core tiles (resumable)
+    checkpoint_dir: str | None = None  # streamed Gram checkpoints (features="randconv")
 
 
 @dataclass
@@ -58,6 +59,10 @@ class ExperimentResult:
     ``peak_rss_bytes`` counts resident pages of memory-mapped files (a float64
     ``K`` kept on disk, out-of-core tiles) as well; ``peak_anonymous_bytes`` is
     the sampled peak of the process's own memory (see :mod:`kernelfit.memory_usage`).
+    With ``reg="auto"`` on streamed features, ``unregularized`` holds the ``reg = 0`` fit
+    from the same Gram (``train_error``, ``test_error``, ``rkhs_norm``,
+    ``relative_residual``, ``solver``); ``resumed_filters`` counts the filters whose Gram
+    a checkpoint gave.
     """
 
     config: dict
@@ -78,6 +83,8 @@ class ExperimentResult:
     machine: dict
     started: str
     peak_anonymous_bytes: int | None = None
+    unregularized: dict | None = None
+    resumed_filters: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""

@@ -87,35 +87,81 @@ def _features(config, Xtr, Xte, dtype, progress):
 
 def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
     """``features="randconv"``: features streamed into Gram tiles, never materialized."""
-    from .features import make_feature_map
-    from .streamed import solve_streamed
+    from .streamed import solve_streamed_regs
+    from .streamed.solution import SHARED_PHASES
 
-    fmap = make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
+    fmap = _streamed_feature_map(config)
     fmap.set_params(progress=progress)
-    if "device" not in config.feature_params:
-        fmap.set_params(device=config.device)
-    solution = solve_streamed(
-        fmap, Xtr, ytr, Xte, kernel=config.kernel, bandwidth=config.bandwidth, reg=config.reg,
-        dtype=config.dtype, device=config.device, tile_size=config.tile_size,
-        memory_budget=config.memory_budget, seed=config.seed, progress=progress,
+    auto_reg = config.reg == "auto"
+    # With reg="auto" the interpolant comes from the same Gram, reported beside the choice.
+    solution, *unregularized = solve_streamed_regs(
+        fmap, Xtr, ytr, Xte, kernel=config.kernel, bandwidth=config.bandwidth,
+        regs=("auto", 0.0) if auto_reg else (config.reg,), dtype=config.dtype,
+        device=config.device, tile_size=config.tile_size, memory_budget=config.memory_budget,
+        seed=config.seed, checkpoint_dir=config.checkpoint_dir, progress=progress,
     )
     timings.update(solution.timings)
+    extra = None
+    for fit in unregularized:
+        timings.update({f"reg 0: {k}": v for k, v in fit.timings.items()
+                        if k not in SHARED_PHASES})
+        extra = {"reg": fit.reg, **_errors(fit, ytr, yte), "rkhs_norm": fit.rkhs_norm,
+                 "relative_residual": fit.relative_residual, "solver": fit.solver}
     versions, machine = environment()
-    auto_reg = config.reg == "auto"
     return ExperimentResult(
         config=config_record(config, solution.bandwidth_search, solution.refinement,
                               solution.reg_search if auto_reg else None,
                               solution.reg if auto_reg else None),
         dataset={"name": data.display_name, **data.source.to_dict()},
         n_train=len(ytr), n_test=len(yte), n_features=solution.n_features,
-        bandwidth=solution.bandwidth,
-        train_error=float(np.mean(solution.predict(solution.train_scores) != ytr)),
-        test_error=float(np.mean(solution.predict(solution.test_scores) != yte)),
+        bandwidth=solution.bandwidth, **_errors(solution, ytr, yte),
         rkhs_norm=solution.rkhs_norm, relative_residual=solution.relative_residual,
         solver=solution.solver, storage="packed",
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
-        versions=versions, machine=machine, started=started,
+        versions=versions, machine=machine, started=started, unregularized=extra,
+        resumed_filters=None if config.checkpoint_dir is None else solution.resumed_filters,
     )
+
+
+def _errors(solution, ytr, yte) -> dict:
+    """Training and test classification errors of a streamed solution."""
+    return {"train_error": float(np.mean(solution.predict(solution.train_scores) != ytr)),
+            "test_error": float(np.mean(solution.predict(solution.test_scores) != yte))}
+
+
+#: Full sizes and image shapes of the data sets, for the checks made before loading.
+_IMAGE_SETS = {"mnist": (60000, 10000, (28, 28, 1)), "fashion-mnist": (60000, 10000, (28, 28, 1)),
+               "cifar10": (50000, 10000, (32, 32, 3))}
+
+
+def _streamed_feature_map(config):
+    """The configured streamed feature map (unfitted), on the run's device by default."""
+    from .features import make_feature_map
+
+    fmap = make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
+    if "device" not in config.feature_params:
+        fmap.set_params(device=config.device)
+    return fmap
+
+
+def _check_streamed_memory(config) -> None:
+    """Refuse a filter count, pooling or patch the memory budget or the images cannot
+    take, from the sizes alone (before loading data or fitting the whitening)."""
+    from .features.conv_gram import GRAM_TILE
+    from .features.random_conv import filter_memory
+    from .streamed import plan_streamed_memory
+
+    if config.dataset not in _IMAGE_SETS:
+        return  # refused by the loader
+    full_train, full_test, shape = _IMAGE_SETS[config.dataset]
+    n, m = config.n_train or full_train, config.n_test or full_test
+    fmap = _streamed_feature_map(config)
+    tile = min(int(config.tile_size or GRAM_TILE), n)
+    fitted, per_filter = filter_memory(fmap, shape, n + m + tile)
+    backend = resolve_device(config.device)
+    plan_streamed_memory(n, m, tile, np.float64 if config.dtype == "float64" else np.float32,
+                         backend.memory_budget(config.memory_budget),
+                         filters=(int(fmap.n_filters), fitted, per_filter))
 
 
 def _check_sizes(config) -> None:
@@ -160,9 +206,13 @@ def _check_config(config) -> None:
         what = f"features={config.features!r}" if streamed else f"dask={config.dask!r}"
         raise ValueError(f"storage='out-of-core' is for the local solver; {what} keeps its "
                          "tiles in memory")
+    if config.checkpoint_dir is not None and not streamed:
+        raise ValueError(f"checkpoint_dir (--checkpoint-dir) checkpoints the streamed Gram of "
+                         f"the feature maps {STREAMED_FEATURES}; found features="
+                         f"{config.features!r}")
     if not streamed:
         return
-    from .streamed.solve import STREAMED_KERNELS
+    from .streamed.solution import STREAMED_KERNELS
 
     if config.kernel not in STREAMED_KERNELS:
         raise ValueError(f"features={config.features!r} streams the feature Gram into a "
@@ -171,6 +221,7 @@ def _check_config(config) -> None:
     if config.dask:
         raise ValueError(f"features={config.features!r} runs on one machine; dask must be "
                          f"None; found {config.dask!r}")
+    _check_streamed_memory(config)
 
 
 def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:

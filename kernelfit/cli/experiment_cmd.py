@@ -106,6 +106,11 @@ def register(sub) -> None:
                        help="parent directory of out-of-core tiles (default: the system "
                        "temporary directory); a killed run leaves them there and the same "
                        "command resumes from the last finished panel")
+        p.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                       help="--features randconv: save the streamed Gram in DIR after every "
+                       "filter chunk; the same command run again resumes after the last chunk "
+                       "saved (a finished Gram is reused), a different configuration is "
+                       "refused. DIR is kept (default: no checkpoint)")
         cluster = p.add_mutually_exclusive_group()
         cluster.add_argument("--dask", type=_local_cluster, default=None, metavar="local:N",
                              help="solve on a Dask LocalCluster of N worker processes "
@@ -139,6 +144,9 @@ def run(args) -> int:
             raise ValueError(f"--filters sets the number of random-convolution filters and "
                              f"needs --features randconv; found --features {args.features}")
         feature_params["n_filters"] = args.filters
+    if args.checkpoint_dir is not None and args.features != "randconv":
+        raise ValueError(f"--checkpoint-dir checkpoints the streamed random-convolution Gram "
+                         f"and needs --features randconv; found --features {args.features}")
     if args.pooling is not None:
         if args.features != "randconv":
             raise ValueError(f"--pooling sets the random-convolution pooling layout and "
@@ -150,7 +158,7 @@ def run(args) -> int:
         n_test=args.n_test, seed=args.seed, dtype=args.dtype, device=args.device,
         memory_budget=args.memory_budget, tile_size=args.tile_size, data_dir=args.data_dir,
         download=not args.no_download, dask=args.dask or args.scheduler,
-        storage=args.storage, scratch_dir=args.scratch_dir,
+        storage=args.storage, scratch_dir=args.scratch_dir, checkpoint_dir=args.checkpoint_dir,
     )
     try:
         result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
@@ -177,12 +185,25 @@ def render(result) -> str:
         ("test error", f"{100 * result.test_error:.2f}%"),
         ("RKHS norm", f"{result.rkhs_norm:.4g}"),
         ("relative residual", f"{result.relative_residual:.2e}"),
+        *_unregularized_rows(getattr(result, "unregularized", None)),
         ("solver / storage", f"{result.solver} / {result.storage} ({result.config['dtype']})"),
+        *((("resumed filters", f"{resumed:,} (from --checkpoint-dir)"),)
+          if (resumed := getattr(result, "resumed_filters", None)) else ()),
         *((f"time: {k}", f"{v:.1f} s") for k, v in t.items()),
         ("time: total", f"{sum(t.values()):.1f} s"),
         ("peak memory", _memory_text(result)),
     ]
     return format_table(rows)
+
+
+def _unregularized_rows(fit) -> list:
+    """The ``reg = 0`` fit reported beside the ``--reg auto`` choice (same Gram)."""
+    if fit is None:
+        return []
+    return [("reg 0: train / test error",
+             f"{100 * fit['train_error']:.2f}% / {100 * fit['test_error']:.2f}%"),
+            ("reg 0: RKHS norm", f"{fit['rkhs_norm']:.4g}"),
+            ("reg 0: relative residual", f"{fit['relative_residual']:.2e} ({fit['solver']})")]
 
 
 #: How each ``DataSource.origin`` reads for a person.

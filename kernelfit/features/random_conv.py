@@ -35,7 +35,7 @@ from .parameters import check_count, check_float_dtype
 from .patches import patch_grid
 from .random_filters import FILTER_KINDS, whitened_random_filters
 
-__all__ = ["POOLINGS", "RandomConvFeatures"]
+__all__ = ["POOLINGS", "RandomConvFeatures", "filter_memory"]
 
 #: Named pooling layouts over the response map: ``"grid"`` splits it into
 #: ``pooling_grid x pooling_grid`` regions (quadrants by default); the others are
@@ -382,3 +382,43 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             checkpoint=checkpoint, progress=self.progress if progress is None else progress,
         )
 
+
+def filter_memory(feature_map, image_shape, n_rows: int) -> tuple[int, int]:
+    """Bytes that grow with the filter count, known before any image is seen.
+
+    Parameters
+    ----------
+    feature_map : RandomConvFeatures
+        Its parameters are checked (a bad pooling, a patch larger than the images).
+    image_shape : tuple of int
+        ``(height, width, channels)``.
+    n_rows : int
+        Images whose features a filter chunk holds at once (training, test, and a
+        diagonal tile's copy).
+
+    Returns
+    -------
+    fitted : int
+        The fitted arrays, about ``n_filters (3 d + 1 + 8 R) * 8`` bytes for patches of
+        ``d`` values and ``R`` pooling regions: filters, whitened filters, offsets, and
+        the standardization statistics with their accumulators.
+    per_filter : int
+        One filter's features for ``n_rows`` images, ``n_rows * 2 R * itemsize``: the
+        smallest filter chunk.
+
+    Raises
+    ------
+    ValueError
+        A bad parameter, or a patch larger than the images.
+    """
+    feature_map._check_params()
+    height, width, channels = (int(v) for v in image_shape)
+    patch = int(feature_map.patch_size)
+    rows, cols = patch_grid(height, width, patch, int(feature_map.stride))
+    regions = pooling_matrix(rows, cols, int(feature_map.pooling_grid),
+                             POOLINGS[feature_map.pooling]).shape[0]
+    n_filters, dim = int(feature_map.n_filters), patch * patch * channels
+    statistics = 8 * regions if feature_map.standardize else 0
+    fitted = n_filters * (3 * dim + 1 + statistics) * 8
+    itemsize = check_float_dtype(feature_map.dtype).itemsize
+    return int(fitted), int(n_rows) * 2 * regions * itemsize

@@ -10,6 +10,12 @@ tiles a side) and storage itemsize ``s`` (4 for ``"float32"`` and ``"mixed"``,
 * ``W = 2 t^2 * 8 + 32 MiB``: float64 work buffers (one upcast tile, one row
   block of the cross Gram).
 
+The fitted filters and standardization statistics (about ``n_filters (3 d + 1 + 8 R)
+* 8`` bytes, :func:`kernelfit.features.random_conv.filter_memory`) stay resident
+throughout, and the accumulation needs room for one filter's features at least.
+Several ridge terms (:func:`~kernelfit.streamed.solve_streamed_regs`) factor fresh
+copies of the kept ``K`` one after the other: no more than one solve.
+
 Phases, in order: the filter-chunk accumulation holds ``P + C`` and the
 features of one chunk for all ``n + m`` images, sized to at most
 ``max(P, 1 GiB)``; the solve holds ``P`` (factor) + ``P`` (a packed copy of
@@ -66,8 +72,8 @@ class StreamedMemoryPlan:
         return max(2 * self.packed, self.packed + self.feature_budget) + self.cross + self.work
 
 
-def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int
-                         ) -> StreamedMemoryPlan:
+def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int, *,
+                         filters: tuple[int, int, int] | None = None) -> StreamedMemoryPlan:
     """Plan the streamed solve's memory and refuse before allocating if it cannot fit.
 
     Parameters
@@ -80,6 +86,11 @@ def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int
         Storage dtype of the training matrix, its factor and the cross Gram.
     budget : int
         Bytes allowed.
+    filters : (int, int, int), optional
+        ``(n_filters, fitted, per_filter)``: the filter count, the bytes of the fitted
+        filters and statistics, and one filter's features for all images
+        (:func:`kernelfit.features.random_conv.filter_memory`). The fitted arrays stay
+        resident; the accumulation needs room for at least one filter beside ``P + C``.
 
     Returns
     -------
@@ -88,18 +99,24 @@ def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int
     Raises
     ------
     MemoryBudgetError
-        If ``2 P + C + W`` exceeds ``budget``; the message gives both numbers.
+        If ``max(2 P, P + one filter) + C + W`` plus the fitted filters exceeds
+        ``budget``; the message gives both numbers (and the filter count).
     """
     itemsize = np.dtype(dtype).itemsize
     tile = min(int(tile_size), n)
     packed = PackedStorage.nbytes_for(n, tile, dtype)
     cross = m * n * itemsize
     work = 2 * tile * tile * 8 + CROSS_BLOCK_ENTRIES * 8
-    check_budget(
-        2 * packed + cross + work, budget,
-        f"the streamed exact solve of {n} training and {m} test points ({np.dtype(dtype).name}: "
-        f"packed K and its factor 2 x {format_bytes(packed)}, the cross Gram "
-        f"{format_bytes(cross)}, work buffers {format_bytes(work)})",
-    )
-    feature_budget = min(budget - packed - cross - work, max(packed, MIN_FEATURE_BUDGET))
+    n_filters, fitted, per_filter = filters if filters is not None else (0, 0, 0)
+    what = (f"the streamed exact solve of {n} training and {m} test points "
+            f"({np.dtype(dtype).name}: packed K and its factor 2 x {format_bytes(packed)}, "
+            f"the cross Gram {format_bytes(cross)}, work buffers {format_bytes(work)}")
+    if filters is not None:
+        what += (f"; {n_filters:,} filters: fitted filters and statistics "
+                 f"{format_bytes(fitted)}, one filter's features for all images "
+                 f"{format_bytes(per_filter)}")
+    check_budget(max(2 * packed, packed + per_filter) + cross + work + fitted, budget,
+                 what + ")")
+    feature_budget = min(budget - packed - cross - work - fitted,
+                         max(packed, MIN_FEATURE_BUDGET))
     return StreamedMemoryPlan(budget, packed, cross, work, int(feature_budget))

@@ -13,10 +13,12 @@ import numpy as np
 from ..solvers.mixed import RefinementInfo
 from ..solvers.targets import decode_scores
 
-__all__ = ["DTYPES", "STREAMED_KERNELS", "StreamedSolution", "check_bandwidth", "check_kernel",
-           "check_reg", "check_regs"]
+__all__ = ["DTYPES", "SHARED_PHASES", "STREAMED_KERNELS", "StreamedSolution", "check_bandwidth",
+           "check_kernel", "check_reg", "check_regs"]
 
 DTYPES = ("auto", "float32", "float64", "mixed")
+#: Phases whose times every solve of one Gram shares (the rest are each solve's own).
+SHARED_PHASES = ("features+gram", "bandwidth_search", "reg_search", "kernel")
 
 #: Kernels formed from the accumulated feature Gram: the Gaussian of the distances it
 #: gives, or the Gram itself.
@@ -58,9 +60,10 @@ class StreamedSolution:
         Only for ``dtype="mixed"``.
     n_features : int
     timings : dict
-        Seconds per phase. Shared by all the solves of one Gram: ``features+gram``,
-        ``bandwidth_search`` and ``reg_search`` (auto only), ``kernel``; this solve's
-        own: ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
+        Seconds per phase. Shared by all the solves of one Gram
+        (:data:`SHARED_PHASES`): ``features+gram``, ``bandwidth_search`` and
+        ``reg_search`` (auto only), ``kernel``; this solve's own: ``copy K`` (solves
+        after the first), ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
     resumed_filters : int
         Filters whose Gram contribution was read from a checkpoint, not computed.
     """

@@ -55,6 +55,7 @@ import numpy as np
 
 from ..backend import resolve_device, resolve_precision
 from ..features.conv_gram import GRAM_TILE
+from ..features.random_conv import filter_memory
 from ..linalg import PackedStorage
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import copy_tiles
@@ -205,7 +206,8 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
     # one storage tile, updated in place (other edges work, through gathered copies).
     tile = min(int(tile_size or GRAM_TILE), n)
     # The device's free memory bounds the tiles (a GPU's, not the host's RAM).
-    plan = plan_streamed_memory(n, m, tile, storage_dtype, backend.memory_budget(memory_budget))
+    plan = plan_streamed_memory(n, m, tile, storage_dtype, backend.memory_budget(memory_budget),
+                                filters=_filter_cost(feature_map, X_train, n + m + tile))
     own = feature_map.get_params()["memory_budget"]
     feature_map.set_params(memory_budget=min(plan.feature_budget, parse_budget(own))
                            if own is not None else plan.feature_budget)
@@ -276,6 +278,18 @@ def _solve_one(storage, stored, cross, Y, reg, dtype, room, timings, shared, pro
         reg=float(reg), reg_search=None, relative_residual=solved.relative_residual,
         rkhs_norm=solved.rkhs_norm, solver=solved.solver, refinement=solved.refinement,
         timings=timings, **shared)
+
+
+def _filter_cost(feature_map, X_train, n_rows):
+    """``(n_filters, fitted bytes, one filter's features)`` for the memory plan."""
+    shape = np.shape(X_train)[1:]
+    shape = (*shape, 1) if len(shape) == 2 else shape
+    if len(shape) != 3:  # flat rows: the feature map's image_shape says how to unflatten
+        shape = feature_map.get_params()["image_shape"]
+    if shape is None:
+        return None  # refused by the feature map's own checks when it sees the data
+    fitted, per_filter = filter_memory(feature_map, shape, n_rows)
+    return int(feature_map.get_params()["n_filters"]), fitted, per_filter
 
 
 def _gram_config(feature_map, X_train, y_train, X_test, tile, storage_dtype) -> dict:

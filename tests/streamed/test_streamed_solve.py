@@ -324,7 +324,7 @@ def test_run_experiment_records_the_chosen_reg_and_matches_the_schema(images, mo
     monkeypatch.setattr(experiments, "_load", lambda config, progress: fake_cifar(images))
     result = run_experiment(ExperimentConfig(
         dataset="cifar10", features="randconv", kernel=kernel, reg="auto",
-        feature_params=TINY, dtype="float64", device="cpu"))
+        feature_params=TINY, dtype="float64", device="cpu", n_train=120, n_test=40))
     config = result.config
     assert config["reg"] == "auto"  # as configured: stored results still match
     search = {float(k): v for k, v in config["reg_search"].items()}
