@@ -98,7 +98,8 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
         fmap, Xtr, ytr, Xte, kernel=config.kernel, bandwidth=config.bandwidth,
         regs=("auto", 0.0) if auto_reg else (config.reg,), dtype=config.dtype,
         device=config.device, tile_size=config.tile_size, memory_budget=config.memory_budget,
-        seed=config.seed, checkpoint_dir=config.checkpoint_dir, progress=progress,
+        seed=config.seed, checkpoint_dir=config.checkpoint_dir, scratch_dir=config.scratch_dir,
+        progress=progress,
     )
     timings.update(solution.timings)
     extra = None
@@ -116,7 +117,7 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
         n_train=len(ytr), n_test=len(yte), n_features=solution.n_features,
         bandwidth=solution.bandwidth, **_errors(solution, ytr, yte),
         rkhs_norm=solution.rkhs_norm, relative_residual=solution.relative_residual,
-        solver=solution.solver, storage="packed",
+        solver=solution.solver, storage=solution.storage,
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
         versions=versions, machine=machine, started=started, unregularized=extra,
         resumed_filters=None if config.checkpoint_dir is None else solution.resumed_filters,
@@ -161,7 +162,8 @@ def _check_streamed_memory(config) -> None:
     backend = resolve_device(config.device)
     plan_streamed_memory(n, m, tile, np.float64 if config.dtype == "float64" else np.float32,
                          backend.memory_budget(config.memory_budget),
-                         filters=(int(fmap.n_filters), fitted, per_filter))
+                         filters=(int(fmap.n_filters), fitted, per_filter),
+                         keep_kernel="auto" if backend.is_host else "memory")
 
 
 def _check_sizes(config) -> None:

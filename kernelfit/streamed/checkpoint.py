@@ -36,8 +36,12 @@ import numpy as np
 from ..features.whitening import ZCAWhitening
 from ..results_io import atomic_file, json_ready, write_json
 
-__all__ = ["CheckpointMismatchError", "GramCheckpoint", "data_fingerprint"]
+__all__ = ["RUNTIME_PARAMS", "CheckpointMismatchError", "GramCheckpoint", "data_fingerprint",
+           "gram_configuration"]
 
+#: Parameters of the feature map that change how it runs, not what it computes: left
+#: out of a checkpoint's configuration.
+RUNTIME_PARAMS = ("batch_size", "n_jobs", "device", "memory_budget", "progress")
 MANIFEST = "manifest.json"
 LOCK = "lock"
 FITTED = "fitted.npz"
@@ -308,3 +312,14 @@ def _read_array(handle, out, backend) -> None:
         block = np.empty((min(step, out.shape[0] - r0), *out.shape[1:]), out.dtype)
         handle.readinto(memoryview(block).cast("B"))
         out[r0 : r0 + step] = backend.asarray(block) if not isinstance(out, np.ndarray) else block
+
+
+def gram_configuration(feature_map, X_train, y_train, X_test, tile, storage_dtype) -> dict:
+    """What defines the accumulated Grams, for a checkpoint: the feature map's parameters
+    (not how it runs: :data:`RUNTIME_PARAMS`), a fingerprint of the images and labels,
+    sizes, dtypes and tile edge."""
+    params = {k: v for k, v in feature_map.get_params().items() if k not in RUNTIME_PARAMS}
+    return {"feature_map": type(feature_map).__name__, **params,
+            "data": data_fingerprint(X_train, y_train, X_test), "n_train": len(X_train),
+            "n_test": len(X_test), "gram_dtype": np.dtype(storage_dtype).name,
+            "tile_size": int(tile)}

@@ -30,11 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..features.random_conv import filter_memory
 from ..linalg import PackedStorage
 from ..memory import check_budget, format_bytes
 
-__all__ = ["MIN_FEATURE_BUDGET", "StreamedMemoryPlan", "plan_streamed_memory"]
+__all__ = ["KEEP_KERNEL", "MIN_FEATURE_BUDGET", "StreamedMemoryPlan", "filter_cost",
+           "plan_streamed_memory"]
 
+#: Places for the copy of ``K`` kept beside its factor.
+KEEP_KERNEL = ("memory", "disk", "auto")
 #: Floor of the feature-chunk budget, so small problems still encode many filters at once.
 MIN_FEATURE_BUDGET = 1 << 30
 #: Float64 row block of the cross Gram used for predictions (entries).
@@ -58,6 +62,10 @@ class StreamedMemoryPlan:
     feature_budget : int
         Bytes given to the filter-chunk accumulation (features of a chunk, encoder
         workspaces, Gram tiles).
+    kept : {"memory", "disk"}
+        Where the copy of ``K`` kept for residuals and further solves lives.
+    working : int
+        RAM of the on-disk copy's working set (two tile columns); 0 in memory.
     """
 
     budget: int
@@ -65,15 +73,20 @@ class StreamedMemoryPlan:
     cross: int
     work: int
     feature_budget: int
+    kept: str = "memory"
+    working: int = 0
 
     @property
     def peak(self) -> int:
-        """Largest planned resident size: ``max(2 P, P + feature_budget) + C + W``."""
-        return max(2 * self.packed, self.packed + self.feature_budget) + self.cross + self.work
+        """Largest planned resident size: ``max(2 P, P + feature_budget) + C + W`` (the
+        copy of ``K`` on disk: its working set instead of the second ``P``)."""
+        copy = self.packed if self.kept == "memory" else self.working
+        return self.packed + max(copy, self.feature_budget) + self.cross + self.work
 
 
 def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int, *,
-                         filters: tuple[int, int, int] | None = None) -> StreamedMemoryPlan:
+                         filters: tuple[int, int, int] | None = None,
+                         keep_kernel: str = "memory") -> StreamedMemoryPlan:
     """Plan the streamed solve's memory and refuse before allocating if it cannot fit.
 
     Parameters
@@ -91,6 +104,10 @@ def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int, *,
         filters and statistics, and one filter's features for all images
         (:func:`kernelfit.features.random_conv.filter_memory`). The fitted arrays stay
         resident; the accumulation needs room for at least one filter beside ``P + C``.
+    keep_kernel : {"memory", "disk", "auto"}, default "memory"
+        Where the copy of ``K`` lives: packed in RAM (``2 P``), or in a file with a
+        working set of two tile columns, ``2 n t s`` (``"auto"``: RAM when it fits,
+        else whichever needs less).
 
     Returns
     -------
@@ -99,24 +116,55 @@ def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int, *,
     Raises
     ------
     MemoryBudgetError
-        If ``max(2 P, P + one filter) + C + W`` plus the fitted filters exceeds
-        ``budget``; the message gives both numbers (and the filter count).
+        If ``max(2 P, P + one filter) + C + W`` plus the fitted filters (the copy of
+        ``K`` on disk: its working set instead of ``P``) exceeds ``budget``; the message
+        gives both numbers (and the filter count).
+    ValueError
+        An unknown ``keep_kernel``.
     """
+    if keep_kernel not in KEEP_KERNEL:
+        raise ValueError(f"keep_kernel must be one of {KEEP_KERNEL}; found {keep_kernel!r}")
     itemsize = np.dtype(dtype).itemsize
     tile = min(int(tile_size), n)
     packed = PackedStorage.nbytes_for(n, tile, dtype)
     cross = m * n * itemsize
     work = 2 * tile * tile * 8 + CROSS_BLOCK_ENTRIES * 8
     n_filters, fitted, per_filter = filters if filters is not None else (0, 0, 0)
+    working = 2 * n * tile * itemsize
+    kept = keep_kernel
+    if kept == "auto":  # RAM when it fits; else the smaller need (refused if too large)
+        in_ram = max(2 * packed, packed + per_filter) + cross + work + fitted
+        on_disk = packed + max(working, per_filter) + cross + work + fitted
+        kept = "memory" if in_ram <= budget or in_ram <= on_disk else "disk"
+    copy = (f"packed K and its factor 2 x {format_bytes(packed)}" if kept == "memory" else
+            f"packed K {format_bytes(packed)}, its copy on disk with a working set of "
+            f"{format_bytes(working)}")
     what = (f"the streamed exact solve of {n} training and {m} test points "
-            f"({np.dtype(dtype).name}: packed K and its factor 2 x {format_bytes(packed)}, "
-            f"the cross Gram {format_bytes(cross)}, work buffers {format_bytes(work)}")
+            f"({np.dtype(dtype).name}: {copy}, the cross Gram {format_bytes(cross)}, work "
+            f"buffers {format_bytes(work)}")
     if filters is not None:
         what += (f"; {n_filters:,} filters: fitted filters and statistics "
                  f"{format_bytes(fitted)}, one filter's features for all images "
                  f"{format_bytes(per_filter)}")
-    check_budget(max(2 * packed, packed + per_filter) + cross + work + fitted, budget,
-                 what + ")")
+    held = packed if kept == "memory" else working
+    check_budget(packed + max(held, per_filter) + cross + work + fitted, budget, what + ")")
     feature_budget = min(budget - packed - cross - work - fitted,
                          max(packed, MIN_FEATURE_BUDGET))
-    return StreamedMemoryPlan(budget, packed, cross, work, int(feature_budget))
+    return StreamedMemoryPlan(budget, packed, cross, work, int(feature_budget), kept,
+                              working if kept == "disk" else 0)
+
+
+def filter_cost(feature_map, X_train, n_rows: int):
+    """``(n_filters, fitted bytes, one filter's features)`` for :func:`plan_streamed_memory`.
+
+    From the parameters of ``feature_map`` (a :class:`~kernelfit.features.RandomConvFeatures`)
+    and the image shape of ``X_train``; None when flat rows come without ``image_shape``.
+    """
+    shape = np.shape(X_train)[1:]
+    shape = (*shape, 1) if len(shape) == 2 else shape
+    if len(shape) != 3:  # flat rows: the feature map's image_shape says how to unflatten
+        shape = feature_map.get_params()["image_shape"]
+    if shape is None:
+        return None  # refused by the feature map's own checks when it sees the data
+    fitted, per_filter = filter_memory(feature_map, shape, n_rows)
+    return int(feature_map.get_params()["n_filters"]), fitted, per_filter

@@ -66,6 +66,8 @@ class StreamedSolution:
         after the first), ``cholesky``, ``solve``, ``residual`` (not mixed), ``predict``.
     resumed_filters : int
         Filters whose Gram contribution was read from a checkpoint, not computed.
+    storage : str
+        ``"packed"``, or ``"packed + copy of K on disk"`` when the kept ``K`` was on disk.
     """
 
     dual_coef: np.ndarray
@@ -85,6 +87,7 @@ class StreamedSolution:
     n_features: int
     timings: dict
     resumed_filters: int = 0
+    storage: str = "packed"
 
     def predict(self, scores) -> np.ndarray:
         """Class labels from scores (sign for two classes, arg-max otherwise)."""

@@ -29,7 +29,9 @@ The residual and the refinement are against the *stored* ``K`` (float32 for
 ``"float32"`` and ``"mixed"``), i.e. the Gaussian of the accumulated Gram rounded to
 the storage dtype, not against an exact kernel recomputed from features.
 
-Peak memory: see :mod:`kernelfit.streamed.memory_plan`; ``2 P + C + W``. For
+Peak memory: see :mod:`kernelfit.streamed.memory_plan`; ``2 P + C + W``, or
+``P + 2 n t s + C + W`` when the budget puts the kept copy of ``K`` in a scratch file
+(``keep_kernel``; CPU only). For
 ``n = 50,000`` training and ``m = 10,000`` test images in float32 with the default
 tiles of 2,048 (25 a side, the last 848 wide, 325 lower tiles):
 
@@ -48,6 +50,9 @@ In float64 the same run plans 25.9 GB (24.1 GiB), more than the default budget
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import replace
 
@@ -55,8 +60,10 @@ import numpy as np
 
 from ..backend import resolve_device, resolve_precision
 from ..features.conv_gram import GRAM_TILE
-from ..features.random_conv import filter_memory
 from ..linalg import PackedStorage
+from ..linalg.out_of_core import OutOfCoreStorage
+from ..linalg.scratch import new_scratch_dir
+from ..linalg.storage_choice import OpenedStorage, discard_tile_storage
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import copy_tiles
 from ..memory import parse_budget
@@ -69,9 +76,9 @@ from ..model_selection import (
 from ..solvers.gram_sources import StoredGramSource
 from ..solvers.pipeline import solve_kernel_system
 from ..solvers.targets import encode_targets
-from .checkpoint import GramCheckpoint, data_fingerprint
+from .checkpoint import GramCheckpoint, gram_configuration
 from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
-from .memory_plan import plan_streamed_memory
+from .memory_plan import filter_cost, plan_streamed_memory
 from .solution import (
     DTYPES,
     STREAMED_KERNELS,
@@ -82,11 +89,6 @@ from .solution import (
 )
 
 __all__ = ["STREAMED_KERNELS", "StreamedSolution", "solve_streamed", "solve_streamed_regs"]
-
-#: Parameters of the feature map that change how it runs, not what it computes: left
-#: out of a checkpoint's configuration.
-RUNTIME_PARAMS = ("batch_size", "n_jobs", "device", "memory_budget", "progress")
-
 
 def solve_streamed(feature_map, X_train, y_train, X_test, *, reg=0.0, **options
                    ) -> StreamedSolution:
@@ -105,7 +107,8 @@ def solve_streamed(feature_map, X_train, y_train, X_test, *, reg=0.0, **options
 def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
                         kernel="gaussian", bandwidth=None, dtype="auto", device="auto",
                         tile_size=None, memory_budget=None, seed=0, filter_chunk=None,
-                        checkpoint_dir=None, progress=None) -> list[StreamedSolution]:
+                        checkpoint_dir=None, keep_kernel="auto", scratch_dir=None,
+                        progress=None) -> list[StreamedSolution]:
     """Fit the feature map, stream the Grams once, and solve exactly for each ridge term.
 
     The features are streamed once; the training Gram, the cross Gram, the kernel and
@@ -163,6 +166,14 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
         (:mod:`kernelfit.streamed.checkpoint`); a run with the same configuration
         resumes after the last chunk saved (a finished one skips the accumulation).
         The directory is kept. None: no checkpoint.
+    keep_kernel : {"auto", "memory", "disk"}, default "auto"
+        Where the copy of ``K`` kept for the residuals, the refinement and the solves
+        after the first lives: packed in RAM, or (CPU only) in a file under
+        ``scratch_dir`` read through a working set of two tile columns; ``"auto"``:
+        RAM when the plan fits the budget, else disk.
+    scratch_dir : str or path, optional
+        Parent of the on-disk copy (the system temporary directory when None); the
+        copy is deleted when the solves end.
     progress : callable, optional
         Phases ``randconv gram`` (and the feature map's own), ``kernel`` (Gaussian
         only), ``cholesky``, ``solve``, ``refine`` or ``residual``, ``predict``.
@@ -206,14 +217,20 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
     # one storage tile, updated in place (other edges work, through gathered copies).
     tile = min(int(tile_size or GRAM_TILE), n)
     # The device's free memory bounds the tiles (a GPU's, not the host's RAM).
+    if keep_kernel == "disk" and not backend.is_host:
+        raise ValueError(f"a copy of K kept on disk needs the CPU; keep_kernel must be "
+                         f"'memory' or 'auto' on {backend.device}; found 'disk'")
+    if not backend.is_host:
+        keep_kernel = "memory"  # a device's tiles are kept on the device
     plan = plan_streamed_memory(n, m, tile, storage_dtype, backend.memory_budget(memory_budget),
-                                filters=_filter_cost(feature_map, X_train, n + m + tile))
+                                filters=filter_cost(feature_map, X_train, n + m + tile),
+                                keep_kernel=keep_kernel)
     own = feature_map.get_params()["memory_budget"]
     feature_map.set_params(memory_budget=min(plan.feature_budget, parse_budget(own))
                            if own is not None else plan.feature_budget)
     room = plan.budget - plan.packed - plan.cross  # what the kept copy of K takes later
-    checkpoint = None if checkpoint_dir is None else GramCheckpoint(
-        checkpoint_dir, _gram_config(feature_map, X_train, y_train, X_test, tile, storage_dtype))
+    checkpoint = None if checkpoint_dir is None else GramCheckpoint(checkpoint_dir, (
+        gram_configuration(feature_map, X_train, y_train, X_test, tile, storage_dtype)))
     timings = {}
 
     with backend.timed(timings, "features+gram"):  # phase times after a device sync
@@ -242,27 +259,50 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
         if kernel == "gaussian":
             gaussian_tiles(storage, norms, bandwidth, progress=progress)
             gaussian_cross(cross, cross_gram.row_sq_norms, norms, bandwidth)
-        stored = copy_tiles(storage, memory_budget=room)
+        stored, kept_dir = _keep_copy(storage, plan, room, scratch_dir)
 
     shared = dict(classes=classes, targets=Y, kernel=kernel,
                   bandwidth=None if bandwidth is None else float(bandwidth),
                   bandwidth_search=bandwidth_search, n_features=int(feature_map.n_features_out_),
-                  resumed_filters=resumed)
+                  resumed_filters=resumed,
+                  storage="packed" if kept_dir is None else "packed + copy of K on disk")
     by_reg = {}
     try:
         for reg in dict.fromkeys(chosen if r == "auto" else r for r in regs):
             own_timings = dict(timings)
             if by_reg:  # the factor overwrote the first copy: factor a fresh one
                 t0 = time.perf_counter()
-                storage = copy_tiles(stored, memory_budget=room)
+                storage = copy_tiles(stored, memory_budget=room if kept_dir is None else
+                                     plan.budget - plan.cross - plan.working)
                 own_timings["copy K"] = time.perf_counter() - t0
             by_reg[reg] = _solve_one(storage, stored, cross, Y, reg, dtype, room, own_timings,
                                      shared, progress)
     finally:
         storage.close()
-        stored.close()
+        discard_tile_storage(OpenedStorage(stored, kept_dir))
     return [replace(by_reg[chosen], reg_search=reg_search) if r == "auto" else by_reg[r]
             for r in regs]
+
+
+def _keep_copy(storage, plan, room, scratch_dir):
+    """The copy of ``K`` kept beside the factor: packed in RAM, or in a scratch file.
+
+    Returns the storage and the scratch directory (None in RAM).
+    """
+    if plan.kept == "memory":
+        return copy_tiles(storage, memory_budget=room), None
+    parent = tempfile.gettempdir() if scratch_dir is None else os.fspath(scratch_dir)
+    directory = new_scratch_dir(parent, "kernelfit-kernel-")
+    try:
+        kept = OutOfCoreStorage(storage.n, directory, storage.tile_size, storage.dtype,
+                                memory_budget=plan.working)
+        for i in range(storage.nt):
+            for j in range(i + 1):
+                kept.store(i, j, storage.backend.to_numpy(storage.tile(i, j)))
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return kept, directory
 
 
 def _solve_one(storage, stored, cross, Y, reg, dtype, room, timings, shared, progress):
@@ -278,28 +318,6 @@ def _solve_one(storage, stored, cross, Y, reg, dtype, room, timings, shared, pro
         reg=float(reg), reg_search=None, relative_residual=solved.relative_residual,
         rkhs_norm=solved.rkhs_norm, solver=solved.solver, refinement=solved.refinement,
         timings=timings, **shared)
-
-
-def _filter_cost(feature_map, X_train, n_rows):
-    """``(n_filters, fitted bytes, one filter's features)`` for the memory plan."""
-    shape = np.shape(X_train)[1:]
-    shape = (*shape, 1) if len(shape) == 2 else shape
-    if len(shape) != 3:  # flat rows: the feature map's image_shape says how to unflatten
-        shape = feature_map.get_params()["image_shape"]
-    if shape is None:
-        return None  # refused by the feature map's own checks when it sees the data
-    fitted, per_filter = filter_memory(feature_map, shape, n_rows)
-    return int(feature_map.get_params()["n_filters"]), fitted, per_filter
-
-
-def _gram_config(feature_map, X_train, y_train, X_test, tile, storage_dtype) -> dict:
-    """What defines the accumulated Grams, for a checkpoint: the feature map's parameters
-    (not how it runs), a fingerprint of the images and labels, sizes and dtypes."""
-    params = {k: v for k, v in feature_map.get_params().items() if k not in RUNTIME_PARAMS}
-    return {"feature_map": type(feature_map).__name__, **params,
-            "data": data_fingerprint(X_train, y_train, X_test), "n_train": len(X_train),
-            "n_test": len(X_test), "gram_dtype": np.dtype(storage_dtype).name,
-            "tile_size": int(tile)}
 
 
 def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timings, progress):

@@ -125,3 +125,42 @@ def test_bad_regs_are_refused_before_any_work(images, regs, match):
     with pytest.raises(ValueError, match=match):
         solve_streamed_regs(fmap, X, y, Xt, regs=regs, device="cpu")
     assert not hasattr(fmap, "filters_")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "mixed"])
+def test_a_copy_of_k_kept_on_disk_gives_the_same_solutions(images, tmp_path, dtype):
+    X, y, Xt = images
+    kwargs = dict(regs=(0.0, 0.3), dtype=dtype, device="cpu", tile_size=32)
+    in_memory = solve_streamed_regs(features(), X, y, Xt, keep_kernel="memory", **kwargs)
+    on_disk = solve_streamed_regs(features(), X, y, Xt, keep_kernel="disk",
+                                  scratch_dir=tmp_path, **kwargs)
+    for a, b in zip(in_memory, on_disk, strict=True):
+        np.testing.assert_allclose(b.dual_coef, a.dual_coef, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(b.test_scores, a.test_scores, rtol=1e-12, atol=0)
+        assert b.relative_residual == pytest.approx(a.relative_residual, rel=1e-6, abs=1e-15)
+    assert list(tmp_path.iterdir()) == []  # the scratch copy is deleted when the solves end
+    assert (in_memory[0].storage, on_disk[0].storage) == ("packed", "packed + copy of K on disk")
+
+
+def test_the_plan_keeps_k_on_disk_when_two_copies_do_not_fit():
+    n, m, tile = 20_000, 2_000, 2_000
+    filters = (4000, 10 << 20, 50 << 20)
+    roomy = plan_streamed_memory(n, m, tile, np.float32, 1 << 40, filters=filters,
+                                 keep_kernel="auto")
+    assert roomy.kept == "memory" and roomy.working == 0
+    in_ram = 2 * roomy.packed + roomy.cross + roomy.work + (10 << 20)
+    on_disk = roomy.packed + 2 * n * tile * 4 + roomy.cross + roomy.work + (10 << 20)
+    assert on_disk < in_ram
+    tight = plan_streamed_memory(n, m, tile, np.float32, on_disk, filters=filters,
+                                 keep_kernel="auto")
+    assert tight.kept == "disk" and tight.working == 2 * n * tile * 4
+    assert tight.peak <= on_disk
+    with pytest.raises(MemoryBudgetError, match=r"its copy on disk with a working set of .* "
+                                                 r"needs .* more than the memory budget"):
+        plan_streamed_memory(n, m, tile, np.float32, on_disk - 1, filters=filters,
+                             keep_kernel="auto")
+    with pytest.raises(MemoryBudgetError, match=r"packed K and its factor 2 x"):
+        plan_streamed_memory(n, m, tile, np.float32, on_disk, filters=filters,
+                             keep_kernel="memory")
+    with pytest.raises(ValueError, match=r"keep_kernel must be one of .* found 'tape'"):
+        plan_streamed_memory(n, m, tile, np.float32, on_disk, keep_kernel="tape")
