@@ -17,6 +17,7 @@ one float64 product with ``K`` and two float32 triangular sweeps.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +47,10 @@ class RefinementInfo:
     residuals_from : str
         What the float64 products by ``K`` were computed from: ``"data"``
         (matrix-free kernel blocks) or ``"stored kernel"`` (a kept copy of ``K``).
+    product_seconds, correction_seconds : float
+        Time in the float64 products by ``K`` (one per residual) and in the
+        corrections (triangular solves with the factor, one more than
+        ``iterations``), for the per-phase rates of :mod:`kernelfit.phase_rates`.
     """
 
     iterations: int = 0
@@ -53,12 +58,17 @@ class RefinementInfo:
     converged: bool = False
     final_residual: np.ndarray | None = None
     residuals_from: str = "data"
+    product_seconds: float = 0.0
+    correction_seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready record: iterations, residuals, converged, residuals_from (no vector)."""
+        """JSON-ready record: iterations, residuals, converged, residuals_from and the
+        seconds of products and corrections (no vector)."""
         return {"iterations": int(self.iterations),
                 "residuals": [float(r) for r in self.residuals],
-                "converged": bool(self.converged), "residuals_from": self.residuals_from}
+                "converged": bool(self.converged), "residuals_from": self.residuals_from,
+                "product_seconds": float(self.product_seconds),
+                "correction_seconds": float(self.correction_seconds)}
 
 
 #: Default stopping tolerance, as a multiple of ``sqrt(n) * eps(float64)``: the
@@ -176,17 +186,23 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
     y_norm = float(np.linalg.norm(Y64)) or 1.0
     tol = default_tol(Y64.shape[0]) if tol is None else tol
 
-    alpha = correction(Y64, progress)
     info = RefinementInfo()
+    t0 = time.perf_counter()
+    alpha = correction(Y64, progress)
+    info.correction_seconds += time.perf_counter() - t0
     for it in range(max_iter + 1):
+        t0 = time.perf_counter()
         R = Y64 - matvec(alpha) - reg * alpha
+        info.product_seconds += time.perf_counter() - t0
         res = float(np.linalg.norm(R)) / y_norm
         gain = info.residuals[-1] / res if info.residuals and res > 0 else np.inf
         info.residuals.append(res)
         info.final_residual = R
         if res <= tol or gain < min_gain or it == max_iter:
             break
+        t0 = time.perf_counter()
         alpha += correction(R)
+        info.correction_seconds += time.perf_counter() - t0
         info.iterations += 1
     info.converged = bool(info.residuals[-1] <= tol)
     return alpha, info

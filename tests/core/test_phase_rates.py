@@ -1,0 +1,88 @@
+"""Per-phase work, rates and floors (kernelfit.phase_rates)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from kernelfit.phase_rates import format_phase_rows, measure_floors, memory_bandwidth, phase_rows
+
+FLOORS = {"gemm_float64_gflops": 50.0, "gemm_float32_gflops": 100.0, "copy_gbs": 10.0,
+          "triad_gbs": 12.0}
+
+
+def test_measured_floors_are_positive_and_finite():
+    floors = measure_floors("cpu", gemm_size=128, stream_bytes=1 << 20, repeats=1)
+    for key in ("gemm_float64_gflops", "gemm_float32_gflops", "copy_gbs", "triad_gbs"):
+        assert math.isfinite(floors[key]) and floors[key] > 0, key
+
+
+@pytest.mark.parametrize(("nbytes", "repeats"), [(0, 1), (1 << 20, 0)])
+def test_bandwidth_rejects_empty_measurements(nbytes, repeats):
+    with pytest.raises(ValueError, match=f"found {nbytes}, {repeats}"):
+        memory_bandwidth(nbytes, repeats)
+
+
+def test_float64_rows_rate_is_work_over_time():
+    n, d, m = 3000, 784, 500
+    timings = {"load": 9.0, "gram": 2.0, "cholesky": 4.0, "solve": 0.5, "residual": 1.5,
+               "predict": 0.25}
+    rows = {r["phase"]: r for r in phase_rows(timings, FLOORS, n=n, d=d, n_test=m)}
+    assert list(rows) == ["gram", "cholesky", "solve", "residual", "predict"]  # no "load"
+    expected = {"gram": n * n * d / 1e9, "cholesky": n**3 / 3 / 1e9, "solve": n * n * 8 / 1e9,
+                "residual": n * n * d / 1e9, "predict": 2 * m * n * d / 1e9}
+    for phase, row in rows.items():
+        assert row["work"] == pytest.approx(expected[phase])
+        assert row["seconds"] == timings[phase]
+        assert row["rate"] == pytest.approx(row["work"] / row["seconds"])
+        assert row["over_floor"] == pytest.approx(row["floor_rate"] / row["rate"])
+    assert rows["cholesky"]["floor_rate"] == FLOORS["gemm_float64_gflops"]
+    assert rows["solve"]["unit"] == "GB" and rows["solve"]["floor_rate"] == FLOORS["copy_gbs"]
+
+
+@pytest.mark.parametrize("source", ["stored kernel", "data"])
+def test_mixed_rows_split_refinement_from_corrections(source):
+    n, d = 2000, 100
+    refinement = {"iterations": 3, "residuals": [1e-3, 1e-6, 1e-9, 1e-13],
+                  "residuals_from": source, "product_seconds": 0.8, "correction_seconds": 0.3}
+    timings = {"gram": 1.0, "cholesky": 2.0, "solve": 1.2}
+    rows = {r["phase"]: r for r in phase_rows(timings, FLOORS, n=n, d=d,
+                                              factor_dtype="float32", refinement=refinement)}
+    assert rows["cholesky"]["floor_rate"] == FLOORS["gemm_float32_gflops"]
+    assert rows["solve"]["seconds"] == 0.3
+    assert rows["solve"]["work"] == pytest.approx(4 * n * n * 4 / 1e9)  # 4 pairs of sweeps
+    refine = rows["refinement"]
+    assert refine["seconds"] == 0.8
+    if source == "stored kernel":
+        assert refine["unit"] == "GB" and refine["work"] == pytest.approx(4 * 4 * n * n / 1e9)
+    else:
+        assert refine["unit"] == "GFLOP" and refine["work"] == pytest.approx(4 * n * n * d / 1e9)
+    assert refine["rate"] == pytest.approx(refine["work"] / 0.8)
+
+
+def test_a_phase_timed_at_zero_has_no_rate():
+    rows = phase_rows({"solve": 0.0}, FLOORS, n=10, d=2)
+    assert rows[0]["rate"] is None and rows[0]["over_floor"] is None
+    assert "-" in format_phase_rows(rows)[1]
+
+
+def test_formatted_lines_show_every_phase():
+    rows = phase_rows({"gram": 1.0, "solve": 0.5}, FLOORS, n=1000, d=10)
+    lines = format_phase_rows(rows)
+    assert len(lines) == 3 and lines[1].startswith("gram") and "GFLOP/s" in lines[1]
+    assert "GB/s" in lines[2] and "copy bandwidth" in lines[2]
+    assert np.isclose(float(lines[1].split()[1]), 0.01)
+
+
+def test_a_mixed_fit_times_its_products_and_corrections(rng):
+    from kernelfit import KernelRegressor
+
+    X, y = rng.random((300, 5)), rng.random(300)
+    model = KernelRegressor(bandwidth=1.0, reg=1e-3, dtype="mixed", device="cpu").fit(X, y)
+    info = model.refinement_.to_dict()
+    assert info["product_seconds"] > 0 and info["correction_seconds"] > 0
+    assert info["product_seconds"] + info["correction_seconds"] <= model.timings_["solve"]
+    rows = {r["phase"]: r for r in phase_rows(model.timings_, FLOORS, n=300, d=5,
+                                              factor_dtype="float32", refinement=info)}
+    assert {"gram", "cholesky", "refinement", "solve"} <= set(rows)
+    assert rows["refinement"]["seconds"] == info["product_seconds"]
