@@ -14,6 +14,8 @@ the same run so that ratios are fair on a noisy machine:
     for float64, the exact solve's floor against which every row is also compared.
 
 Where both run at the same n, ``mixed_over_float64`` is mixed's time over float64's.
+Each row's ``phases`` give every phase's work, rate and floor
+(:mod:`kernelfit.phase_rates`), with the copy bandwidth measured at the start of the run.
 
 ``kernelfit bench solve`` and ``bench/bench_solve.py`` are its faces.
 """
@@ -91,17 +93,19 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None) -> dict
     total = time.perf_counter() - t0
     # Mixed: K alpha from the last refinement residual; else one float64 product on the
     # device (the pipeline copies the n x c result to the host explicitly).
-    resid = measure_solution(clf.solution_, KernelGramSource(X, clf.kernel_, device=backend),
-                             encode_targets(y)[1]).relative_residual
-    t = clf.timings_
+    solution = measure_solution(clf.solution_, KernelGramSource(X, clf.kernel_, device=backend),
+                                encode_targets(y)[1])
+    resid = solution.relative_residual
+    t = dict(clf.timings_)
+    if "residual" in solution.timings:  # float64: one product, timed for the phase table
+        t["residual"] = solution.timings["residual"]
     return {"seconds": total, "timings": t, "relative_residual": resid,
             "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
             "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": peak_rss(),
             "peak_anon_rss": anon.peak, "resumed_panels": clf.resumed_panels_,
             "solver": clf.solver_, "storage": clf.storage_,
-            "refinement": None if dtype != "mixed" else {
-                "iterations": clf.refinement_.iterations,
-                "residuals_from": clf.refinement_.residuals_from}}
+            "n_features": int(X.shape[1]),
+            "refinement": None if dtype != "mixed" else clf.refinement_.to_dict()}
 
 
 def _child_sklearn(n, dtype, source) -> dict:
@@ -158,8 +162,10 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
     """
     from .backend import resolve_device
     from .memory import available_memory
+    from .phase_rates import memory_bandwidth
 
     device = resolve_device(device).device  # resolved once; the children get "cpu" / "cuda"
+    bandwidth = memory_bandwidth()  # the floor of the sweeps, measured in this run
 
     rows = []
     for n in sizes:
@@ -179,8 +185,10 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
             row = {"n": n, "dtype": dtype, "device": device, "memory_budget": memory_budget,
                    "gemm_gflops": rate, "floor_seconds": flops / rate / 1e9,
                    "float64_gemm_gflops": rate64, "float64_floor_seconds": flops / rate64 / 1e9,
+                   "copy_gbs": bandwidth["copy"], "triad_gbs": bandwidth["triad"],
                    "kernelfit": ours, "sklearn": sk}
             if ours.get("status") == "ok":
+                row["phases"] = _phases(row, ours, dtype, rate, rate64)
                 row["time_over_floor"] = ours["seconds"] / row["floor_seconds"]
                 row["time_over_float64_floor"] = ours["seconds"] / row["float64_floor_seconds"]
                 if sk and sk.get("status") == "ok":
@@ -196,6 +204,17 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
             if report is not None:
                 report(row)
     return rows
+
+
+def _phases(row, ours, dtype, rate, rate64) -> list[dict]:
+    """The per-phase table of one kernelfit child (:func:`kernelfit.phase_rates.phase_rows`)."""
+    from .phase_rates import phase_rows
+
+    floors = {"gemm_float64_gflops": rate64, "gemm_float32_gflops": rate,
+              "copy_gbs": row["copy_gbs"], "triad_gbs": row["triad_gbs"]}
+    return phase_rows(ours["timings"], floors, n=row["n"], d=ours["n_features"],
+                      factor_dtype="float64" if dtype == "float64" else "float32",
+                      refinement=ours["refinement"])
 
 
 # Child process: python -m kernelfit.benchmarks KIND N DTYPE SOURCE DEVICE BUDGET

@@ -8,7 +8,7 @@ import time
 from ..memory import format_bytes
 from .argument_types import count
 
-__all__ = ["format_row", "register"]
+__all__ = ["format_phases", "format_row", "register"]
 
 
 def register(sub) -> None:
@@ -69,6 +69,18 @@ def format_row(row) -> str:
             f"{row['floor_seconds']:7.1f} s | {text} | {sk_text}")
 
 
+def format_phases(row) -> list[str]:
+    """The row's per-phase table (work, rate, floor), indented under its line."""
+    from ..phase_rates import format_phase_rows
+
+    return ["    " + line for line in format_phase_rows(row.get("phases") or [])] \
+        if row.get("phases") else []
+
+
+def _print_row(row) -> None:
+    print("\n".join([format_row(row), *format_phases(row)]), flush=True)
+
+
 def run(args) -> int:
     """Run the benchmark, print each row as it finishes, write JSON."""
     import sys
@@ -79,7 +91,7 @@ def run(args) -> int:
 
     rows = solve_benchmark(args.n, args.dtype, source=args.data, sklearn=not args.no_sklearn,
                            device=args.device, memory_budget=args.memory_budget,
-                           report=lambda row: print(format_row(row), flush=True))
+                           report=_print_row)
     versions, machine = environment()
     write_json({
         "command": "kernelfit " + " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d %H:%M"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kernelfit import benchmarks
-from kernelfit.cli.bench_cmd import format_row
+from kernelfit.cli.bench_cmd import format_phases, format_row
 
 
 @pytest.fixture
@@ -35,6 +35,14 @@ def test_rows_compare_kernelfit_sklearn_and_both_floors(small_gemm):
         assert "mixed/float64" in format_row(row)
     assert mixed["kernelfit"]["refinement"]["residuals_from"] == "stored kernel"
     assert f64["kernelfit"]["refinement"] is None
+    for row, phases in ((mixed, ["gram", "cholesky", "refinement", "solve"]),
+                        (f64, ["gram", "cholesky", "solve", "residual"])):
+        assert [p["phase"] for p in row["phases"]] == phases
+        assert row["copy_gbs"] > 0 and np.isfinite(row["copy_gbs"])
+        for phase in row["phases"]:
+            assert phase["rate"] == pytest.approx(phase["work"] / phase["seconds"])
+        assert len(format_phases(row)) == len(phases) + 1
+    assert mixed["phases"][1]["floor_rate"] == mixed["gemm_gflops"]  # the SGEMM rate
     assert mixed["mixed_over_float64"] == f64["mixed_over_float64"] == pytest.approx(
         mixed["kernelfit"]["seconds"] / f64["kernelfit"]["seconds"])
 
