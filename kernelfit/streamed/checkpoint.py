@@ -128,6 +128,13 @@ class GramCheckpoint:
     CheckpointMismatchError
         The directory holds a checkpoint of another configuration, or files that are
         not a checkpoint of this format.
+    RuntimeError
+        Another open checkpoint holds the directory's lock.
+
+    Notes
+    -----
+    The directory is locked from construction to :meth:`close` (or the end of a
+    ``with`` block).
     """
 
     def __init__(self, directory, config: dict):
@@ -139,14 +146,25 @@ class GramCheckpoint:
         if self.manifest is not None:
             self._check(self.config)
             self._remove_leftovers()
-        else:
+        else:  # written at once: a kill from now on leaves a checkpoint of this config
             self.manifest = {"format": FORMAT, "config": self.config,
                              "config_hash": _config_hash(self.config), "filters_done": 0}
+            self._write_manifest()
+
+    def close(self) -> None:
+        """Release the directory's lock (the files stay)."""
+        self._lock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
     def _read_manifest(self):
         path = self.directory / MANIFEST
         if not path.exists():
-            if any(p.name != LOCK for p in self.directory.iterdir()):
+            if any(not _own_leftover(p.name) for p in self.directory.iterdir()):
                 raise CheckpointMismatchError(
                     f"checkpoint directory {self.directory} holds files but no {MANIFEST}; "
                     "expected an empty directory or a kernelfit Gram checkpoint")
@@ -161,6 +179,9 @@ class GramCheckpoint:
         if manifest.get("format") != FORMAT:
             raise CheckpointMismatchError(f"{path} has format {manifest.get('format')!r}; "
                                           f"expected {FORMAT}")
+        if _config_hash(manifest["config"]) != manifest["config_hash"]:
+            raise CheckpointMismatchError(f"{path} was edited: its configuration no longer "
+                                          f"matches its hash {manifest['config_hash']}")
         return manifest
 
     def _check(self, config: dict) -> None:
@@ -178,6 +199,11 @@ class GramCheckpoint:
                 "state")
             if stale_state or (path.name.startswith(".") and path.name.endswith(".tmp")):
                 path.unlink(missing_ok=True)
+
+    @property
+    def filter_chunk(self) -> int | None:
+        """The chunk size the saved state was accumulated in (None before the first)."""
+        return self.manifest["config"].get("filter_chunk")
 
     @property
     def filters_done(self) -> int:
@@ -215,8 +241,9 @@ class GramCheckpoint:
         CheckpointMismatchError
             The saved state was accumulated in chunks of another size.
         """
+        if self.filter_chunk is not None:  # a state was saved: in chunks of this size
+            self._check({"filter_chunk": int(filter_chunk)})
         self.config["filter_chunk"] = int(filter_chunk)
-        self._check({"filter_chunk": int(filter_chunk)})
         self.manifest["config"] = self.config
         self.manifest["config_hash"] = _config_hash(self.config)
         name = self.manifest.get("state")
@@ -251,8 +278,14 @@ class GramCheckpoint:
             (self.directory / previous).unlink(missing_ok=True)
 
 
+def _own_leftover(name: str) -> bool:
+    """The lock, or a temporary file of :func:`~kernelfit.results_io.atomic_file`: what a
+    run killed before its first manifest may leave in a fresh directory."""
+    return name == LOCK or (name.startswith(".") and name.endswith(".tmp"))
+
+
 def _lock(directory: Path):
-    """An exclusive lock on ``directory`` for this process (released when it ends).
+    """An exclusive lock on ``directory`` (released when the returned file is closed).
 
     Raises
     ------
@@ -268,7 +301,7 @@ def _lock(directory: Path):
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise RuntimeError(f"checkpoint directory {directory} is in use by another process; "
+        raise RuntimeError(f"checkpoint directory {directory} is in use by another run; "
                            "expected one run per checkpoint directory") from None
     return handle
 

@@ -50,6 +50,7 @@ In float64 the same run plans 25.9 GB (24.1 GiB), more than the default budget
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -164,7 +165,8 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
     checkpoint_dir : str or path, optional
         Checkpoint the accumulation there after every filter chunk
         (:mod:`kernelfit.streamed.checkpoint`); a run with the same configuration
-        resumes after the last chunk saved (a finished one skips the accumulation).
+        resumes after the last chunk saved (a finished one skips the accumulation), in
+        the saved chunk size unless ``filter_chunk`` says otherwise (then refused).
         The directory is kept. None: no checkpoint.
     keep_kernel : {"auto", "memory", "disk"}, default "auto"
         Where the copy of ``K`` kept for the residuals, the refinement and the solves
@@ -231,9 +233,13 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
     room = plan.budget - plan.packed - plan.cross  # what the kept copy of K takes later
     checkpoint = None if checkpoint_dir is None else GramCheckpoint(checkpoint_dir, (
         gram_configuration(feature_map, X_train, y_train, X_test, tile, storage_dtype)))
+    if checkpoint is not None and filter_chunk is None:
+        # Resume in the saved chunks (checked against this budget), not in chunks planned
+        # from the memory available now.
+        filter_chunk = checkpoint.filter_chunk
     timings = {}
 
-    with backend.timed(timings, "features+gram"):  # phase times after a device sync
+    with backend.timed(timings, "features+gram"), checkpoint or contextlib.nullcontext():
         if checkpoint is None or not checkpoint.restore_fitted(feature_map):
             feature_map.fit(X_train)
             if checkpoint is not None:

@@ -85,6 +85,7 @@ def test_a_finished_checkpoint_skips_the_accumulation(tmp_path, uninterrupted, e
 
 def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(tmp_path, monkeypatch,
                                                                       uninterrupted, encodings):
+    # (the failed run's traceback is kept below: its checkpoint must release the lock)
     """An error in the middle of writing chunk 3's state: the manifest still points to
     chunk 2's complete state, and the rerun computes chunks 3 and 4 only."""
     write = checkpoint_module._write_array
@@ -97,8 +98,9 @@ def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(tmp_path, m
         return write(handle, out, backend)
 
     monkeypatch.setattr(checkpoint_module, "_write_array", failing)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(OSError, match="simulated") as failed:
         solve(tmp_path)
+    assert failed.traceback
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["filters_done"] == 2 * CHUNK
     monkeypatch.setattr(checkpoint_module, "_write_array", write)
@@ -225,3 +227,54 @@ def test_a_killed_run_resumes_at_the_next_chunk(tmp_path, uninterrupted, mode):
     np.testing.assert_allclose(result["scores"], uninterrupted.test_scores, rtol=1e-9, atol=0)
     assert filters_done(directory) == N_FILTERS
     assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_run_killed_before_its_first_chunk_starts_afresh(tmp_path, uninterrupted):
+    from kernelfit.streamed import GramCheckpoint
+
+    X, y, Xt = tiny_problem()
+    config = checkpoint_module.gram_configuration(features(), X, y, Xt, 25, np.float64)
+    first = GramCheckpoint(tmp_path, config)  # the manifest is written, no chunk yet
+    (tmp_path / ".gram-000000008.bin.123.abcd.tmp").write_bytes(b"half")  # a killed write
+    first.close()  # the run ended
+    resumed = solve(tmp_path)
+    assert resumed.resumed_filters == 0
+    assert_same(resumed, uninterrupted)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_resume_without_a_chunk_size_uses_the_saved_one(tmp_path, uninterrupted):
+    solve(tmp_path)
+    X, y, Xt = tiny_problem()
+    again = solve_streamed(features(), X, y, Xt, dtype="float64", device="cpu", tile_size=25,
+                           checkpoint_dir=tmp_path)  # this budget would plan one chunk
+    assert again.resumed_filters == N_FILTERS
+    assert_same(again, uninterrupted)
+
+
+def test_an_edited_manifest_is_refused(tmp_path):
+    solve(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["config"]["alpha"] = 0.5
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointMismatchError, match=r"was edited: its configuration no "
+                                                      r"longer matches its hash [0-9a-f]{64}"):
+        solve(tmp_path, fmap=features(alpha=0.5))
+
+
+def test_one_run_at_a_time(tmp_path):
+    from kernelfit.streamed import GramCheckpoint
+
+    X, y, Xt = tiny_problem()
+    config = checkpoint_module.gram_configuration(features(), X, y, Xt, 25, np.float64)
+    holder = GramCheckpoint(tmp_path, config)
+    child = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import json
+        from kernelfit.streamed import GramCheckpoint
+        config = json.loads({json.dumps(json.dumps(holder.config))})
+        GramCheckpoint({str(tmp_path)!r}, config)
+        """)], capture_output=True, text=True, timeout=120)
+    assert child.returncode != 0
+    assert (f"RuntimeError: checkpoint directory {tmp_path} is in use by another run; "
+            "expected one run per checkpoint directory") in child.stderr
+    holder.close()
