@@ -164,7 +164,7 @@ def run(args) -> int:
         result = run_experiment(config, progress=TqdmProgress(disable=args.quiet))
     except DatasetNotFoundError as exc:
         raise DatasetNotFoundError(command_line_wording(str(exc))) from None
-    print(render(result))
+    print(render(result, floors=_floors_for(result)))
     if args.json:
         write_json(result.to_dict(), args.json)
         print(f"wrote {args.json}", file=sys.stderr)
@@ -173,8 +173,40 @@ def run(args) -> int:
     return 0
 
 
-def render(result) -> str:
-    """The end-of-run table."""
+def _floors_for(result) -> dict:
+    """The machine's GEMM rates and bandwidth, measured now at a size that fits the run
+    (GEMM edge ``n_train`` within [256, 2048], arrays of ``8 n^2`` bytes within [1, 64] MiB)."""
+    from ..phase_rates import measure_floors
+
+    n = result.n_train
+    return measure_floors(result.config.get("device", "cpu"), min(2048, max(256, n)),
+                          min(64 << 20, max(1 << 20, 8 * n * n)))
+
+
+def _phase_table_rows(result, floors) -> list:
+    """``("phase: gram", "1.76 GFLOP in 0.15 s = 11.9 GFLOP/s; floor ...")`` rows."""
+    from ..phase_rates import phase_rows
+
+    if floors is None:
+        return []
+    refinement = result.config.get("refinement") if result.solver == "mixed" else None
+    factor = "float32" if (refinement is not None
+                           or result.config.get("dtype") == "float32") else "float64"
+    rows = []
+    for row in phase_rows(result.timings, floors, n=result.n_train, d=result.n_features,
+                          factor_dtype=factor, refinement=refinement, n_test=result.n_test):
+        per = "GFLOP/s" if row["unit"] == "GFLOP" else "GB/s"
+        rate = "" if row["rate"] is None else f" = {row['rate']:.1f} {per}"
+        over = "" if row["over_floor"] is None else f" ({row['over_floor']:.2f}x floor)"
+        rows.append((f"phase: {row['phase']}",
+                     f"{row['work']:.3g} {row['unit']} in {row['seconds']:.2f} s{rate}; "
+                     f"floor {row['floor']} {row['floor_rate']:.1f} {per}{over}"))
+    return rows
+
+
+def render(result, floors=None) -> str:
+    """The end-of-run table; with ``floors`` (:func:`kernelfit.phase_rates.measure_floors`)
+    also each phase's work, rate and floor."""
     t = result.timings
     rows = [
         ("data set", f"{result.dataset['name']} ({result.n_train:,} train, "
@@ -191,6 +223,7 @@ def render(result) -> str:
           if (resumed := getattr(result, "resumed_filters", None)) else ()),
         *((f"time: {k}", f"{v:.1f} s") for k, v in t.items()),
         ("time: total", f"{sum(t.values()):.1f} s"),
+        *_phase_table_rows(result, floors),
         ("peak memory", _memory_text(result)),
     ]
     return format_table(rows)
