@@ -254,28 +254,56 @@ def print_table(results):
 
 
 def draw(results, path):
+    """Left: each screened setting's best held-out error, at reg 0 and over the reg grid.
+    Right: held-out error against filters for the settings run at several counts."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    entries = list(results["settings"].values())
+    screen = min((e["n_filters"] for e in entries), default=0)
+    screened = sorted((e for e in entries if e["n_filters"] == screen),
+                      key=lambda e: e["best"]["val_error"], reverse=True)
+    fig, (bars, curve) = plt.subplots(1, 2, figsize=(12, 0.9 + 0.32 * len(screened)),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    rows = np.arange(len(screened))
+    unreg = [100 * e["best_unregularized"]["val_error"] if e["best_unregularized"] else np.nan
+             for e in screened]
+    bars.barh(rows + 0.2, unreg, height=0.4, color="tab:gray", label="reg = 0 (interpolant)")
+    bars.barh(rows - 0.2, [100 * e["best"]["val_error"] for e in screened], height=0.4,
+              color="tab:blue", label="best (sigma, reg) jointly")
+    bars.set_yticks(rows, [e["name"] for e in screened], fontsize=8)
+    low = np.nanmin([*unreg, *(100 * e["best"]["val_error"] for e in screened)])
+    bars.set_xlim(left=max(0.0, low - 3))
+    bars.set_xlabel(f"held-out error (%), {screen:,} filters")
+    bars.grid(axis="x", alpha=0.3)
+    bars.legend(fontsize=8, loc="upper right")
     by_name = {}
-    for entry in results["settings"].values():
+    for entry in entries:
         by_name.setdefault(entry["name"], []).append(entry)
-    for name, entries in sorted(by_name.items()):
-        entries.sort(key=lambda e: e["n_filters"])
-        x = [e["n_filters"] for e in entries]
-        y = [100 * e["best"]["val_error"] for e in entries]
-        style = "-o" if len(x) > 1 else "o"
-        ax.plot(x, y, style, label=name, alpha=0.85)
-    ax.set_xscale("log")
-    ax.set_xlabel("random filters")
-    ax.set_ylabel("held-out error (%), best (sigma, reg)")
-    ax.set_title(f"Random-conv features on CIFAR-10: {results['n_fit']} fitted, "
-                 f"{results['n_val']} held-out training images", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    drawn = 0
+    for name, group in sorted(by_name.items()):
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda e: e["n_filters"])
+        x = [e["n_filters"] for e in group]
+        curve.plot(x, [100 * e["best"]["val_error"] for e in group], "-o", label=f"{name}")
+        curve.plot(x, [100 * e["best_unregularized"]["val_error"] for e in group], "--o",
+                   label=f"{name}, reg = 0")
+        drawn += 1
+    if drawn:
+        curve.set_xscale("log")
+        curve.legend(fontsize=8)
+    else:
+        curve.text(0.5, 0.5, "no setting run at more than one filter count yet",
+                   ha="center", va="center", transform=curve.transAxes, fontsize=9)
+    curve.set_xlabel("random filters")
+    curve.set_ylabel("held-out error (%)")
+    curve.grid(alpha=0.3)
+    fig.suptitle(f"Random-conv features on CIFAR-10: {results['n_fit']:,} fitted, "
+                 f"{results['n_val']:,} held-out training images (test set unused)",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
