@@ -59,8 +59,10 @@ def test_a_rerun_resumes_and_the_combined_setting_takes_winning_choices(study, t
                                                                         capsys):
     run(study, tmp_path, "--stage", "screen", "--only", "baseline", "alpha=0.5")
     capsys.readouterr()
+    plot = tmp_path / "study.png"
     results, _ = run(study, tmp_path, "--stage", "screen", "combine", "--only", "baseline",
-                       "alpha=0.5")
+                     "alpha=0.5", "--plot", str(plot))
+    assert plot.stat().st_size > 10_000
     settings = results["settings"]
     assert set(settings) == {"baseline @ 4", "alpha=0.5 @ 4", "combined @ 4"}
     log = capsys.readouterr().out
