@@ -273,11 +273,10 @@ def _run_experiment(config, progress):
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if config.dtype not in ("auto", "float32", "float64", "mixed"):
         raise ValueError(f"dtype must be auto, float32, float64 or mixed; found {config.dtype!r}")
-    if config.dtype == "auto":  # recorded as resolved: mixed on the CPU, float64 on a GPU
+    auto = config.dtype == "auto"
+    if auto:  # the device's default until n is known; recorded as resolved
         config = replace(config, dtype=resolve_precision("auto", resolve_device(config.device)))
     _check_config(config)
-    dtype = np.float64 if config.dtype == "float64" else np.float32
-    mixed = config.dtype == "mixed"
     timings = {}
     t0 = time.perf_counter()
     with phase(progress, "load", total=1, unit="data sets") as bar:
@@ -286,6 +285,15 @@ def _run_experiment(config, progress):
     timings["load"] = time.perf_counter() - t0
     if config.features in STREAMED_FEATURES:
         return _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress)
+    precision_choice = None
+    if auto and not config.dask:  # mixed where it pays here (kernelfit.precision_choice)
+        from .precision_choice import choose_precision
+
+        precision_choice = choose_precision(len(ytr), resolve_device(config.device),
+                                            d=int(np.prod(Xtr.shape[1:])))
+        config = replace(config, dtype=precision_choice.precision)
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    mixed = config.dtype == "mixed"
     t0 = time.perf_counter()
     Ftr, Fte = _features(config, Xtr, Xte, dtype, progress)
     timings["features"] = time.perf_counter() - t0
@@ -326,6 +334,8 @@ def _run_experiment(config, progress):
     timings["predict"] = time.perf_counter() - t0
     versions, machine = environment()
     cfg = config_record(config, bandwidth_search, refinement)
+    if precision_choice is not None:
+        cfg["dtype_choice"] = precision_choice.reason
     return ExperimentResult(
         config=cfg, dataset={"name": data.display_name, **data.source.to_dict()},
         n_train=len(ytr), n_test=len(yte), n_features=int(Ftr.shape[1]),

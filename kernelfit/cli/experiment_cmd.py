@@ -88,8 +88,11 @@ def register(sub) -> None:
         p.add_argument("--dtype", choices=["auto", "float32", "float64", "mixed"],
                        default="auto",
                        help="storage of K and its factor; 'mixed': a float32 factor refined to "
-                       "float64 accuracy with float64 residuals; 'auto' (default): mixed on "
-                       "the CPU, float64 on a GPU (whose FP64 tensor cores run as fast as FP32)")
+                       "float64 accuracy with float64 residuals; 'auto' (default): on the "
+                       "CPU mixed where the GEMM and sweep rates measured in the run say the "
+                       "float32 factorization saves more than the refinement costs, else "
+                       "float64 (mixed for streamed features and Dask); float64 on a GPU "
+                       "(whose FP64 tensor cores run as fast as FP32); the choice is printed")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                        help="where the numerics run; 'auto' (default) uses a CUDA GPU when "
                        "CuPy finds one, else the CPU")
@@ -219,6 +222,8 @@ def render(result, floors=None) -> str:
         ("relative residual", f"{result.relative_residual:.2e}"),
         *_unregularized_rows(getattr(result, "unregularized", None)),
         ("solver / storage", f"{result.solver} / {result.storage} ({result.config['dtype']})"),
+        *((("dtype auto", f"{result.config['dtype']}: {choice}"),)
+          if (choice := result.config.get("dtype_choice")) else ()),
         *((("resumed filters", f"{resumed:,} (from --checkpoint-dir)"),)
           if (resumed := getattr(result, "resumed_filters", None)) else ()),
         *((f"time: {k}", f"{v:.1f} s") for k, v in t.items()),

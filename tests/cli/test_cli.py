@@ -27,7 +27,9 @@ def kernelfit(*args, timeout=600):
 def test_mnist_subset_end_to_end_json_matches_schema(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
     out = tmp_path / "run.json"
-    proc = kernelfit("mnist", "--n-train", "1500", "--n-test", "500", "--json", str(out))
+    # mixed: --dtype auto would pick float64 at this size, with no refinement bar
+    proc = kernelfit("mnist", "--n-train", "1500", "--n-test", "500", "--dtype", "mixed",
+                     "--json", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     for label in ("train error", "test error", "RKHS norm", "relative residual",
                   "time: cholesky", "peak memory"):
