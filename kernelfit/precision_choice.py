@@ -2,15 +2,16 @@ r"""``dtype="auto"`` on the CPU: mixed precision where it pays on this machine, 
 
 Both precisions build the same Gram (distances in float64), so ``d`` drops out. Mixed
 precision saves part of the factorization and pays for refinement: ``q`` float64
-products with the kept ``K`` (its lower half, :math:`4 n^2` bytes) and ``q`` pairs of
-float32 triangular sweeps (:math:`4 n^2` bytes), all memory-bound. With the float64
+products with the kept ``K`` (its lower tiles, each off-diagonal one read as itself and
+transposed: :math:`8 n^2` bytes) and ``q`` pairs of float32 triangular sweeps
+(:math:`4 n^2` bytes), all memory-bound. With the float64
 and float32 GEMM rates :math:`R_{64}, R_{32}` and the rate :math:`S` of such a sweep,
 measured here,
 
 .. math::
 
     \text{saving} = \frac{n^3}{3}\Big(\frac{1}{R_{64}} - \frac{1}{R_{32}}\Big), \qquad
-    \text{cost} = \frac{8\, q\, n^2}{S},
+    \text{cost} = \frac{12\, q\, n^2}{S},
 
 and mixed is chosen when the saving is larger. A caller that measures the residual
 (the experiments) passes ``d``: float64 then pays one more product from the data,
@@ -109,7 +110,7 @@ def choose_precision(n: int, backend, d: int | None = None,
     rates = measured_rates() if rates is None else rates
     r64, r32 = rates["gemm_float64_gflops"] * 1e9, rates["gemm_float32_gflops"] * 1e9
     saving = n**3 / 3 * (1 / r64 - 1 / r32) + (n * n * d / r64 if d else 0.0)
-    cost = 8.0 * REFINEMENT_PRODUCTS * n * n / (rates["sweep_gbs"] * 1e9)
+    cost = 12.0 * REFINEMENT_PRODUCTS * n * n / (rates["sweep_gbs"] * 1e9)
     precision = "mixed" if saving > cost else "float64"
     return PrecisionChoice(precision, (
         f"mixed saves {saving:.2g} s "

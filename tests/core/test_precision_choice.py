@@ -22,7 +22,7 @@ def crossover(rates, d=None):
 
     def gain(n):
         saving = n**3 / 3 * (1 / r64 - 1 / r32) + (n * n * d / r64 if d else 0)
-        return saving - 8 * REFINEMENT_PRODUCTS * n * n / (rates["sweep_gbs"] * 1e9)
+        return saving - 12 * REFINEMENT_PRODUCTS * n * n / (rates["sweep_gbs"] * 1e9)
 
     lo, hi = 1.0, 1e7
     for _ in range(200):
