@@ -88,6 +88,7 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "min_reported_time": 1,
     "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib", "gallery_threads.one_blas_thread"),
 }
 
 # -- HTML ----------------------------------------------------------------------
