@@ -205,6 +205,7 @@ def run_setting(name, changes, n_filters, images, labels, args, results):
     unregularized = [r for r in scored if r["reg"] == 0 and r["kernel"] != "linear"]
     entry = {
         "name": name, "n_filters": n_filters, "changes": changes, "config": config,
+        "command": results.get("command"),
         "n_features": int(feature_map.n_features_out_), "median_bandwidth": median,
         "best": best,
         "best_unregularized": min(unregularized, key=lambda r: r["val_error"], default=None),
