@@ -101,7 +101,8 @@ def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 <
 
 
 def phase_rows(timings: dict, floors: dict, *, n: int, d: int, factor_dtype="float64",
-               refinement: dict | None = None, n_test: int = 0) -> list[dict]:
+               refinement: dict | None = None, n_test: int = 0,
+               test_kernel_itemsize: int | None = None) -> list[dict]:
     """One row per timed phase: its work, rate and floor (see the module docstring).
 
     Parameters
@@ -120,6 +121,11 @@ def phase_rows(timings: dict, floors: dict, *, n: int, d: int, factor_dtype="flo
         its products become the ``refinement`` row and its corrections the ``solve`` row.
     n_test : int, default 0
         Test points (the ``predict`` row).
+    test_kernel_itemsize : int, optional
+        When the test-versus-training kernel was formed before ``predict`` (the
+        streamed features, whose ``predict`` multiplies it by ``alpha``): its itemsize.
+        ``predict`` is then ``n_test * n`` entries read at the copy bandwidth, not a
+        GEMM over ``d`` features.
 
     Returns
     -------
@@ -138,6 +144,8 @@ def phase_rows(timings: dict, floors: dict, *, n: int, d: int, factor_dtype="flo
             "solve": ("GB", n * n * itemsize / 1e9, copy),
             "residual": flops_product,
             "predict": ("GFLOP", 2.0 * n_test * n * d / 1e9, gemm64)}
+    if test_kernel_itemsize is not None:
+        work["predict"] = ("GB", n_test * n * int(test_kernel_itemsize) / 1e9, copy)
     seconds = {k: float(v) for k, v in timings.items() if k in work}
     if refinement is not None and "solve" in seconds:
         corrections = refinement["iterations"] + 1

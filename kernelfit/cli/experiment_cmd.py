@@ -195,9 +195,14 @@ def _phase_table_rows(result, floors) -> list:
     refinement = result.config.get("refinement") if result.solver == "mixed" else None
     factor = "float32" if (refinement is not None
                            or result.config.get("dtype") == "float32") else "float64"
+    # Streamed features form the test kernel with the Gram (in the storage dtype,
+    # float32 unless float64): their predict only multiplies it by alpha.
+    streamed = result.config.get("features") == "randconv"
+    itemsize = (8 if result.config.get("dtype") == "float64" else 4) if streamed else None
     rows = []
     for row in phase_rows(result.timings, floors, n=result.n_train, d=result.n_features,
-                          factor_dtype=factor, refinement=refinement, n_test=result.n_test):
+                          factor_dtype=factor, refinement=refinement, n_test=result.n_test,
+                          test_kernel_itemsize=itemsize):
         per = "GFLOP/s" if row["unit"] == "GFLOP" else "GB/s"
         rate = "" if row["rate"] is None else f" = {row['rate']:.1f} {per}"
         over = "" if row["over_floor"] is None else f" ({row['over_floor']:.2f}x floor)"
