@@ -5,28 +5,22 @@ Squared distances are formed in float64 for every input dtype (the block is
 upcast), so float32 data loses nothing in the ``||x||^2 + ||z||^2 - 2 x.z``
 cancellation, and diagonal blocks of a symmetric Gram matrix get exact zeros.
 
-NumPy blocks of the gaussian and laplacian kernels take a fast path: after its
-GEMM the gaussian finishes in place, chunk by cache-sized chunk of rows (the
-distance terms, the clamp, the ``exp`` and any float32 cast all run on a chunk
-while it is in cache), and computes only the lower half of a diagonal block;
-the laplacian uses SciPy's ``cdist``. Both split the rows over a few threads (NumPy
-ufuncs and ``cdist`` release the GIL).
-Other array libraries use the generic ``xp`` code.
+NumPy blocks of the gaussian and laplacian kernels take the fast path of
+:mod:`kernelfit.host_kernel_blocks`; other array libraries use the generic ``xp``
+code here.
 """
 
 from __future__ import annotations
 
 import numbers
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as device_of
 
+from .host_kernel_blocks import gaussian_block_numpy, laplacian_block_numpy
 from .median_heuristic import bandwidth_from_squared_distances, median_sample
 from .validation import check_positive
 
@@ -134,13 +128,13 @@ def _gaussian(kernel, xp, X, Z, same, out=None):
     gamma = 0.5 / kernel.bandwidth**2
     if all(isinstance(a, np.ndarray) for a in (X, Z)) and (out is None
                                                            or isinstance(out, np.ndarray)):
-        return _gaussian_numpy(X, Z, same, gamma, out=out)
+        return gaussian_block_numpy(X, Z, same, gamma, out=out)
     return xp.exp(_sqdist(xp, X, Z, same) * -gamma)
 
 
 def _laplacian(kernel, xp, X, Z, same, out=None):
     if isinstance(X, np.ndarray) and isinstance(Z, np.ndarray):
-        return _laplacian_numpy(X, Z, 1.0 / kernel.bandwidth)
+        return laplacian_block_numpy(X, Z, 1.0 / kernel.bandwidth)
     X64, Z64 = _as64(xp, X), _as64(xp, Z)
     D = xp.zeros((X.shape[0], Z.shape[0]), dtype=xp.float64)
     step = max(1, (1 << 22) // max(1, X.shape[0] * Z.shape[0]))
@@ -157,161 +151,6 @@ def _linear(kernel, xp, X, Z, same, out=None):
 def _polynomial(kernel, xp, X, Z, same, out=None):
     gamma = kernel.gamma if kernel.gamma is not None else 1.0 / X.shape[1]
     return (gamma * _inner64(xp, X, Z, same)[2] + kernel.coef0) ** kernel.degree
-
-
-# -- NumPy fast path -----------------------------------------------------------
-
-#: Float64 entries in one row chunk of a block (512 KiB): the passes over a
-#: chunk run in the core's L2 cache instead of streaming the whole block.
-_CHUNK_ENTRIES = 1 << 16
-
-#: Most threads for the elementwise passes (they are memory- and exp-bound).
-_MAX_THREADS = 8
-
-
-def _gaussian_numpy(X, Z, same, gamma, out=None):
-    """``exp(-gamma * max(||x||^2 + ||z||^2 - 2 x.z, 0))`` for NumPy blocks, in float64.
-
-    After the GEMM, the scale, norms, clamp and ``exp`` run in place on row
-    chunks. The GEMM is NumPy's, as is the ``K @ V`` that consumes the block: a
-    second BLAS library (SciPy's) would leave its threads spinning against
-    them. ``same`` sets the diagonal to exactly 1 (zero distance) and computes
-    only the lower half of the block (:func:`_fill_symmetric`), mirroring it.
-
-    A float64 ``out`` with unit column stride receives the GEMM itself (no
-    temporary, no copy); a column-major ``out`` (a Cholesky tile) is filled as
-    the row-major transpose ``K(Z, X)``, so every pass runs along contiguous
-    memory. A float32 ``out`` receives each finished chunk, cast while it is
-    in cache; other outputs get a cast copy.
-    """
-    if out is not None and out.flags.f_contiguous and not out.flags.c_contiguous:
-        _gaussian_numpy(Z, X, same, gamma, out=out.T)
-        return out
-    X64 = np.ascontiguousarray(X, dtype=np.float64)
-    # A distinct operand, as in _inner64 (never one array on both sides of a GEMM).
-    Z64 = X64.copy() if same else np.ascontiguousarray(Z, dtype=np.float64)
-    shape = (X64.shape[0], Z64.shape[0])
-    rows_ok = out is not None and out.ndim == 2 and out.strides[1] == out.itemsize
-    in_place = rows_ok and out.dtype == np.float64
-    K = out if in_place else np.empty(shape)
-    cast_into = out if rows_ok and out.dtype == np.float32 else None
-    x_term = gamma * np.einsum("ij,ij->i", X64, X64)
-    z_term = x_term if same else gamma * np.einsum("ij,ij->i", Z64, Z64)
-    if same:
-        _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into)
-    else:
-        _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into)
-    if out is None or in_place or cast_into is not None:
-        return K if out is None or in_place else out
-    out[...] = K
-    return out
-
-
-#: Diagonal blocks up to this edge are computed whole; larger ones are split in two.
-_DIAGONAL_LEAF = 512
-
-
-def _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into=None):
-    """A diagonal block (``Z64`` a copy of ``X64``): its lower half computed by
-    recursive halving (the two diagonal quarters, one full off-diagonal quarter),
-    the upper half mirrored, the diagonal set to exactly 1; about ``1/2 + leaf/2n``
-    of the full block's GEMM work."""
-    n = K.shape[0]
-    if n <= _DIAGONAL_LEAF:
-        _fill_block(X64, Z64, x_term, x_term, gamma, K, cast_into)
-        target = K if cast_into is None else cast_into
-        np.fill_diagonal(target, 1.0)
-        return
-    h = n // 2
-    lower = slice(h, n), slice(0, h)
-    for part in (slice(0, h), slice(h, n)):
-        _fill_symmetric(X64[part], Z64[part], x_term[part], gamma, K[part, part],
-                        None if cast_into is None else cast_into[part, part])
-    _fill_block(X64[h:], Z64[:h], x_term[h:], x_term[:h], gamma, K[lower],
-                None if cast_into is None else cast_into[lower])
-    target = K if cast_into is None else cast_into
-    target[:h, h:] = target[lower].T
-
-
-def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None):
-    """``K = exp(min(2 gamma X Z^T - x_term - z_term, 0))``: one GEMM into ``K``, then
-    the passes on L2-sized row chunks, each chunk also cast into ``cast_into`` if given."""
-    np.matmul(X64, Z64.T, out=K)
-    x_col, z_row = x_term[:, None], z_term[None, :]
-
-    def finish(rows):
-        chunk = K[rows]
-        chunk *= 2.0 * gamma
-        chunk -= x_col[rows]
-        chunk -= z_row
-        np.minimum(chunk, 0.0, out=chunk)  # squared distances clamped at 0
-        if cast_into is None:
-            np.exp(chunk, out=chunk)
-        else:
-            np.exp(chunk, out=cast_into[rows], casting="same_kind")
-
-    _run_on_row_chunks(finish, K.shape)
-
-
-def _laplacian_numpy(X, Z, scale):
-    """``exp(-scale * ||x - z||_1)`` for NumPy blocks: SciPy's ``cdist`` on row chunks."""
-    from scipy.spatial.distance import cdist
-
-    X64 = np.ascontiguousarray(X, dtype=np.float64)
-    Z64 = np.ascontiguousarray(Z, dtype=np.float64)
-    K = np.empty((X64.shape[0], Z64.shape[0]), dtype=np.float64)
-
-    def fill(rows):
-        chunk = K[rows]
-        cdist(X64[rows], Z64, "cityblock", out=chunk)
-        chunk *= -scale
-        np.exp(chunk, out=chunk)
-
-    _run_on_row_chunks(fill, K.shape)
-    return K
-
-
-def _run_on_row_chunks(fn, shape):
-    """Call ``fn(rows)`` for row slices of about :data:`_CHUNK_ENTRIES` entries,
-    with the rows split into one contiguous share per element thread."""
-    n_rows, n_cols = shape
-    step = max(1, _CHUNK_ENTRIES // max(1, n_cols))
-    shares = max(1, min(_element_threads(), -(-n_rows // step)))
-    bounds = [n_rows * i // shares for i in range(shares + 1)]
-
-    def share(i):
-        for start in range(bounds[i], bounds[i + 1], step):
-            fn(slice(start, min(start + step, bounds[i + 1])))
-
-    if shares == 1:
-        share(0)
-    else:
-        list(_pool().map(share, range(shares)))  # re-raises a worker's exception
-
-
-@cache
-def _element_threads() -> int:
-    """CPUs this process may use, capped by ``OMP_NUM_THREADS`` or
-    ``OPENBLAS_NUM_THREADS`` when set (Dask workers set them to 1)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    limits = [cpus, _MAX_THREADS]
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) > 0:
-            limits.append(int(value))
-    return max(1, min(limits))
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(_element_threads(), thread_name_prefix="kernelfit-block")
-
-
-if hasattr(os, "register_at_fork"):  # a forked child gets a new pool, not dead threads
-    os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 _BLOCK_FUNCTIONS = {

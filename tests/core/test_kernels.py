@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from sklearn.metrics import pairwise
 
-from kernelfit import kernels
+from kernelfit import host_kernel_blocks
 from kernelfit.kernels import make_kernel
 
 BANDWIDTH = 1.7
@@ -88,8 +88,8 @@ def test_non_contiguous_inputs(name, rng):
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_many_row_chunks_over_threads(name, threads, rng, monkeypatch):
     """Small chunks and several shares: every row is written once, and correctly."""
-    monkeypatch.setattr(kernels, "_CHUNK_ENTRIES", 64)
-    monkeypatch.setattr(kernels, "_element_threads", lambda: threads)
+    monkeypatch.setattr(host_kernel_blocks, "_CHUNK_ENTRIES", 64)
+    monkeypatch.setattr(host_kernel_blocks, "_element_threads", lambda: threads)
     X, Z = with_duplicates(rng, 101, 5), with_duplicates(rng, 23, 5)
     kernel = make_kernel(name, bandwidth=BANDWIDTH)
     np.testing.assert_allclose(kernel(X, Z), reference(name, X, Z), rtol=RTOL)
@@ -100,38 +100,38 @@ def test_many_row_chunks_over_threads(name, threads, rng, monkeypatch):
 
 @pytest.mark.parametrize("n_rows", [0, 1, 5, 64, 1000])
 def test_row_chunks_cover_each_row_once(n_rows, monkeypatch):
-    monkeypatch.setattr(kernels, "_CHUNK_ENTRIES", 40)
-    monkeypatch.setattr(kernels, "_element_threads", lambda: 3)
+    monkeypatch.setattr(host_kernel_blocks, "_CHUNK_ENTRIES", 40)
+    monkeypatch.setattr(host_kernel_blocks, "_element_threads", lambda: 3)
     counts = np.zeros(n_rows, dtype=int)
 
     def visit(rows):
         counts[rows] += 1  # slices from different shares never overlap
 
-    kernels._run_on_row_chunks(visit, (n_rows, 7))
+    host_kernel_blocks._run_on_row_chunks(visit, (n_rows, 7))
     assert np.all(counts == 1)
 
 
 def test_row_chunk_errors_reach_the_caller(monkeypatch):
-    monkeypatch.setattr(kernels, "_element_threads", lambda: 2)
+    monkeypatch.setattr(host_kernel_blocks, "_element_threads", lambda: 2)
 
     def fail(rows):
         raise FloatingPointError(f"rows {rows}")
 
     with pytest.raises(FloatingPointError, match="rows"):
-        kernels._run_on_row_chunks(fail, (10, 1 << 16))
+        host_kernel_blocks._run_on_row_chunks(fail, (10, 1 << 16))
 
 
 @pytest.mark.parametrize(("env", "expected_at_most"), [
     ({"OMP_NUM_THREADS": "1"}, 1),
     ({"OPENBLAS_NUM_THREADS": "2"}, 2),
-    ({"OMP_NUM_THREADS": "junk"}, kernels._MAX_THREADS),
+    ({"OMP_NUM_THREADS": "junk"}, host_kernel_blocks._MAX_THREADS),
 ])
 def test_element_threads_follow_thread_variables(env, expected_at_most, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert 1 <= kernels._element_threads.__wrapped__() <= expected_at_most
+    assert 1 <= host_kernel_blocks._element_threads.__wrapped__() <= expected_at_most
 
 
 @pytest.mark.parametrize("name", ["gaussian", "laplacian"])
@@ -184,7 +184,7 @@ def test_out_of_the_wrong_shape_is_refused(name, rng):
 def test_split_diagonal_block_matches_sklearn(order, dtype, n, rng, monkeypatch):
     """A diagonal block computed as halves (lower quarter by GEMM, upper mirrored), down to
     leaves of 8 rows: the values of the whole block, exactly symmetric outside the leaves."""
-    monkeypatch.setattr(kernels, "_DIAGONAL_LEAF", 8)
+    monkeypatch.setattr(host_kernel_blocks, "_DIAGONAL_LEAF", 8)
     X = with_duplicates(rng, n, 6)
     out = np.full((n, n), np.nan, dtype=dtype, order=order)
     assert make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, out, same=True) is out
@@ -196,7 +196,7 @@ def test_split_diagonal_block_matches_sklearn(order, dtype, n, rng, monkeypatch)
 
 
 def test_split_diagonal_block_default_output(rng, monkeypatch):
-    monkeypatch.setattr(kernels, "_DIAGONAL_LEAF", 4)
+    monkeypatch.setattr(host_kernel_blocks, "_DIAGONAL_LEAF", 4)
     X = rng.random((23, 3)).astype(np.float32)
     K = make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, same=True)
     assert K.dtype == np.float32
