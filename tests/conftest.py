@@ -105,3 +105,22 @@ def load_bench():
         return module
 
     return load
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """``saved_figures(module)`` captures the figures ``module._save`` writes (still
+    written), and returns the list they are appended to."""
+    figures = []
+
+    def capture(module):
+        real_save = module._save
+
+        def save(fig, path):
+            figures.append(fig)
+            return real_save(fig, path)
+
+        monkeypatch.setattr(module, "_save", save)
+        return figures
+
+    return capture

@@ -12,17 +12,9 @@ from kernelfit.nets import randomization_plots as plots
 
 
 @pytest.fixture
-def drawn(monkeypatch):
-    """Capture the figure a plot function saves."""
-    figures = []
-    real_save = plots._save
-
-    def save(fig, path):
-        figures.append(fig)
-        return real_save(fig, path)
-
-    monkeypatch.setattr(plots, "_save", save)
-    return figures
+def drawn(saved_figures):
+    """The figures the plot functions save."""
+    return saved_figures(plots)
 
 
 def fake_curves(corruptions, length=40):

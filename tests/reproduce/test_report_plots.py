@@ -10,16 +10,9 @@ from kernelfit.reproduce.plan import Step
 
 
 @pytest.fixture
-def drawn(monkeypatch):
-    figures = []
-    real_save = plots._save
-
-    def save(fig, path):
-        figures.append(fig)
-        return real_save(fig, path)
-
-    monkeypatch.setattr(plots, "_save", save)
-    return figures
+def drawn(saved_figures):
+    """The figures the plot functions save."""
+    return saved_figures(plots)
 
 
 def sweep(gabor_sigmas):
