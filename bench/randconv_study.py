@@ -48,6 +48,7 @@ from kernelfit.features import (
 )
 from kernelfit.results_io import write_json
 from kernelfit.solvers import solve
+from kernelfit.solvers.targets import one_hot
 
 #: Today's defaults of ``kernelfit cifar10 --features randconv``.
 BASELINE = {"pooling": "grid", "whitening_epsilon": 0.1, "alpha": 0.25,
@@ -148,7 +149,7 @@ def score_grid(G, norms, labels, n_fit, factors, regs):
     """Held-out error for every (kernel, reg) from the linear Gram of fit + held-out."""
     fit, val = slice(0, n_fit), slice(n_fit, None)
     classes, y = np.unique(labels, return_inverse=True)
-    targets = np.eye(classes.size)[y[fit]]
+    targets = one_hot(labels[fit], classes)
     median = median_bandwidth_from_gram(G[fit, fit], norms[fit])
     kernels = [("linear", None)] + [(f"gaussian x{f:g}", f * median) for f in factors]
     rows = []
