@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-__all__ = ["count", "existing_dir", "seed"]
+__all__ = ["count", "existing_dir", "probability", "seed"]
 
 
 def count(text: str) -> int:
@@ -17,6 +17,17 @@ def count(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1; found {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    """A probability below one, such as a dropout rate: a number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1); found {text!r}")
     return value
 
 

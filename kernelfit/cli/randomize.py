@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from .argument_types import count, existing_dir
+from .argument_types import count, existing_dir, probability
 
 __all__ = ["register", "run"]
 
@@ -88,7 +88,8 @@ def register(subparsers) -> None:
         description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", nargs="?", choices=EXPERIMENTS, default="noise",
                    help="which experiment (default: noise)")
-    p.add_argument("--dataset", choices=["cifar10", "mnist", "fashion-mnist"], default="cifar10")
+    p.add_argument("--dataset", choices=["cifar10", "mnist", "fashion-mnist"], default="cifar10",
+                   help="data set the networks train on (default: cifar10)")
     p.add_argument("--model", type=_names, default=None, metavar="NAME[,NAME]",
                    help="mlp1x512, mlp3x512, alexnet, inception, inception_nobn "
                    "(default mlp1x512; table1: mlp1x512,mlp3x512)")
@@ -120,7 +121,8 @@ def register(subparsers) -> None:
                    help="decay the learning rate by 0.95 every this many steps, or 'epoch' "
                    "(default: every epoch of the full data set, i.e. per epoch on the full set "
                    "and every ceil(N_full / batch) steps on a subset)")
-    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--dropout", type=probability, default=0.0,
+                   help="dropout rate of the networks, in [0, 1) (default: 0)")
     p.add_argument("--no-batchnorm", action="store_true", help="Inception without BatchNorm")
     p.add_argument("--target-accuracy", type=float, default=1.0,
                    help="training accuracy that counts as fitted (default 1.0)")

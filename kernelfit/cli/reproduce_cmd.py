@@ -25,7 +25,9 @@ def register(sub) -> None:
                        help="seconds-long pass through every code path (used by the tests)")
     p.add_argument("--out", default="reproduce", metavar="DIR",
                    help="folder for results, plots and REPORT.md (default ./reproduce)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where every step runs; 'auto' (default) uses a CUDA GPU when one "
+                   "is found, else the CPU")
     p.add_argument("--dry-run", action="store_true",
                    help="print the steps and their expected durations, run nothing")
     p.add_argument("--report-only", action="store_true",

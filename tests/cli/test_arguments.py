@@ -223,3 +223,28 @@ def test_other_impossible_values_stop_the_parser(argv, message, capsys):
         build_parser().parse_args(argv)
     assert stop.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["1", "1.5", "-0.1", "nan", "inf", "half"])
+def test_an_impossible_dropout_is_refused_while_parsing(text, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["randomize", "table1", "--dropout", text])
+    assert f"argument --dropout: must be a number in [0, 1); found '{text}'" in (
+        capsys.readouterr().err)
+
+
+def test_every_option_has_help():
+    import argparse
+
+    missing = []
+
+    def walk(parser, prefix):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*prefix, name])
+            elif action.option_strings and action.help is None:
+                missing.append(" ".join([*prefix, *action.option_strings]))
+
+    walk(build_parser(), [])
+    assert missing == []
