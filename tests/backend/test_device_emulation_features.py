@@ -90,3 +90,23 @@ def test_streamed_gaussian_tiles_stay_on_the_device(rng):
     assert storage.tile(3, 1).device == DEVICE
     np.testing.assert_allclose(storage.to_dense(), gaussian_reference(F, F, 1.5), rtol=1e-12,
                                atol=1e-14)
+
+
+def test_overlapping_pooling_windows_on_the_device(rng):
+    """3 x 3 overlapping windows (CIFAR-10's default layout) stay on ``device1`` and
+    agree with the NumPy path, which the naive loop of test_conv_encoding checks."""
+    from array_api_compat import array_namespace
+
+    from kernelfit.features.conv_encoding import PatchEncoder
+
+    images = rng.random((2, 11, 11, 1)) * 255
+    filters, offsets = rng.standard_normal((9, 4)), rng.standard_normal(4)
+    args = (filters, offsets, 0.25, (11, 11, 1), 3, 1, 10.0, 2, np.float64, 2)
+    reference = PatchEncoder(np, *args, pooling_window=(5, 2)).encode(
+        images, np.empty((2, 4, 2, 9)))
+    xp = array_namespace(on_device(images))
+    encoder = PatchEncoder(xp, *args, device=DEVICE, pooling_window=(5, 2))
+    out = xp.zeros((2, 4, 2, 9), dtype=xp.float64, device=DEVICE)
+    features = encoder.encode(on_device(images), out)
+    assert features.device == DEVICE
+    np.testing.assert_allclose(host(features), reference, rtol=1e-12, atol=1e-10)
