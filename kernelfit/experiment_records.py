@@ -62,7 +62,10 @@ class ExperimentResult:
     With ``reg="auto"`` on streamed features, ``unregularized`` holds the ``reg = 0`` fit
     from the same Gram (``train_error``, ``test_error``, ``rkhs_norm``,
     ``relative_residual``, ``solver``); ``resumed_filters`` counts the filters whose Gram
-    a checkpoint gave.
+    a checkpoint gave. ``feature_map`` is the feature map actually used, with every
+    parameter after the data set's and the class's defaults (``{"name": "randconv",
+    "params": {...}}``, :func:`kernelfit.features.feature_map_records.feature_map_record`;
+    None on pixels), where ``config["feature_params"]`` holds only what was asked for.
     """
 
     config: dict
@@ -85,6 +88,7 @@ class ExperimentResult:
     peak_anonymous_bytes: int | None = None
     unregularized: dict | None = None
     resumed_filters: int | None = None
+    feature_map: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""

@@ -73,20 +73,23 @@ def _load(config, progress):
 
 
 def _features(config, Xtr, Xte, dtype, progress):
+    """Training and test features, and the record of the feature map (None on pixels)."""
     if config.features in (None, "none"):
         flat = [X.reshape(len(X), -1).astype(dtype) / dtype(255) for X in (Xtr, Xte)]
-        return flat[0], flat[1]
-    from .features import make_feature_map
+        return flat[0], flat[1], None
+    from .features.feature_map_records import feature_map_record
 
-    fmap = make_feature_map(config.features, **config.feature_params)
+    fmap = _feature_map(config)
     if "progress" in fmap.get_params():
         fmap.set_params(progress=progress)
     Ftr = np.asarray(fmap.fit_transform(Xtr), dtype=dtype)
-    return Ftr, np.asarray(fmap.transform(Xte), dtype=dtype)
+    Fte = np.asarray(fmap.transform(Xte), dtype=dtype)
+    return Ftr, Fte, feature_map_record(fmap)
 
 
 def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
     """``features="randconv"``: features streamed into Gram tiles, never materialized."""
+    from .features.feature_map_records import feature_map_record
     from .streamed import solve_streamed_regs
     from .streamed.solution import SHARED_PHASES
 
@@ -121,6 +124,7 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
         versions=versions, machine=machine, started=started, unregularized=extra,
         resumed_filters=None if config.checkpoint_dir is None else solution.resumed_filters,
+        feature_map=feature_map_record(fmap),
     )
 
 
@@ -135,11 +139,17 @@ _IMAGE_SETS = {"mnist": (60000, 10000, (28, 28, 1)), "fashion-mnist": (60000, 10
                "cifar10": (50000, 10000, (32, 32, 3))}
 
 
-def _streamed_feature_map(config):
-    """The configured streamed feature map (unfitted), on the run's device by default."""
+def _feature_map(config):
+    """The configured feature map (unfitted): the data set's defaults, then
+    ``config.feature_params`` (the rule ``configured_feature_map_record`` repeats)."""
     from .features import make_feature_map
 
-    fmap = make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
+    return make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
+
+
+def _streamed_feature_map(config):
+    """The configured streamed feature map (unfitted), on the run's device by default."""
+    fmap = _feature_map(config)
     if "device" not in config.feature_params:
         fmap.set_params(device=config.device)
     return fmap
@@ -295,7 +305,7 @@ def _run_experiment(config, progress):
     dtype = np.float64 if config.dtype == "float64" else np.float32
     mixed = config.dtype == "mixed"
     t0 = time.perf_counter()
-    Ftr, Fte = _features(config, Xtr, Xte, dtype, progress)
+    Ftr, Fte, feature_map = _features(config, Xtr, Xte, dtype, progress)
     timings["features"] = time.perf_counter() - t0
     bandwidth = config.bandwidth
     bandwidth_search = None
@@ -344,5 +354,5 @@ def _run_experiment(config, progress):
         relative_residual=solution.relative_residual, solver=solution.solver,
         storage=solution.storage,
         timings={k: round(v, 3) for k, v in timings.items()}, peak_rss_bytes=peak_rss(),
-        versions=versions, machine=machine, started=started,
+        versions=versions, machine=machine, started=started, feature_map=feature_map,
     )

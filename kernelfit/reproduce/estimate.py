@@ -77,6 +77,8 @@ def estimate_seconds(step, rates: dict) -> float:
     seconds += n**3 / 3 / (0.95 * solve_rate)  # the factorization
     if c.reg == "auto":  # one float64 factorization per ridge value, on <= 10,000 points
         seconds += 6 * min(n, 10000) ** 3 / 3 / (0.95 * r64)
+        if c.features == "randconv":  # and the reg = 0 fit of the same Gram beside it
+            seconds += n**3 / 3 / (0.95 * solve_rate)
     if c.dtype == "mixed" and c.features != "randconv":
         seconds += REFINEMENT_PASSES * 8 * n * n / STORED_PASS_BYTES_PER_SECOND
     if c.features != "randconv":  # (randconv predicts from its cross Gram)

@@ -34,7 +34,9 @@ class PaperFigure:
     setting: str
 
 
-#: Section 5 results, keyed by the reproduction step that measures them.
+#: Section 5 results, keyed by the report row that measures them: a step's name, or a
+#: row of its :attr:`~kernelfit.reproduce.plan.Step.report_rows` (the random-conv
+#: interpolant and its "+ l2" row come from one step).
 PAPER_KERNEL = {
     "mnist-gaussian": PaperFigure(
         "MNIST, Gaussian kernel on pixels", 0.012, 220.0,

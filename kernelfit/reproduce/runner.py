@@ -110,9 +110,12 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     steps = plan(mode, device, on_gpu=_on_gpu(device))
     has_torch = importlib.util.find_spec("torch") is not None
     result = Reproduction(out=store.root)
-    todo, lines = [], []
+    todo, lines, stale = [], [], {}
     for step in steps:
-        if store.load(step) is not None:
+        record, why = store.match(step)
+        if why is not None:
+            stale[step.name] = why
+        if record is not None:
             result.reused.append(step.name)
             lines.append((step.name, "stored result", "-"))
         elif step.needs_torch and not has_torch:
@@ -122,8 +125,13 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
             lines.append((step.name, "skipped", reason))
         else:
             todo.append(step)
+    for name, why in stale.items():
+        echo(f"{name}: the stored result is not reused: {why}")
     if report_only:  # no estimates (and no GEMM timing) for steps that will not run
-        result.skipped_reasons.update({s.name: "not run yet (--report-only)" for s in todo})
+        result.skipped_reasons.update({
+            s.name: "not run yet (--report-only)" if s.name not in stale else
+            f"not run yet (--report-only); the stored result is not reused: {stale[s.name]}"
+            for s in todo})
         result.skipped += [s.name for s in todo]
         todo = []
     else:

@@ -43,10 +43,15 @@ def test_smoke_run_writes_a_report_whose_images_exist_and_parse(smoke):
     for heading in ("## Kernel results", "## Minimum norm", "## Plots", "## Networks",
                     "## Commands", "## Machine and versions"):
         assert heading in report
-    for label in ("MNIST, Gaussian kernel on pixels", "CIFAR-10, random-conv features + l2"):
-        row = next(line for line in report.splitlines() if line.startswith(f"| {label} |"))
-        assert "not run" not in row
-    assert re.search(r"reg auto -> [\d.e+-]+;", row)  # the l2 row shows the chosen reg
+    rows = {}
+    for label in ("MNIST, Gaussian kernel on pixels", "CIFAR-10, random-conv features",
+                  "CIFAR-10, random-conv features + l2"):
+        rows[label] = next(line for line in report.splitlines()
+                           if line.startswith(f"| {label} |"))
+        assert "not run" not in rows[label] and "no unregularized" not in rows[label]
+    # one run, two rows: the chosen reg, and the reg 0 fit of the same Gram
+    assert re.search(r"reg auto -> [\d.e+-]+;", rows["CIFAR-10, random-conv features + l2"])
+    assert "; reg 0;" in rows["CIFAR-10, random-conv features"]
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert {"plots/error-vs-n.png", "plots/norm-vs-n.png",
             "nets/kernel-noise-mnist-gaussian.png"} <= set(images)
@@ -78,6 +83,11 @@ def test_smoke_results_match_the_experiment_schema_and_carry_their_command(smoke
         assert record["command"].startswith(f"kernelfit {record['config']['dataset']} ")
         if record["config"]["reg"] == 0:
             assert record["train_error"] == 0.0  # the unregularized rows interpolate
+        if record["config"]["features"] == "randconv" and \
+                record["config"]["kernel"] == "gaussian":
+            assert record["unregularized"]["train_error"] == 0.0  # so does its reg 0 fit
+            assert record["feature_map"]["params"]["n_filters"] == \
+                record["config"]["feature_params"]["n_filters"]
 
 
 def test_rerun_reuses_every_stored_result(smoke, capsys):
@@ -103,15 +113,16 @@ def test_a_record_with_another_configuration_is_not_reused(smoke, tmp_path):
 
 
 def test_the_l2_row_chooses_its_reg_on_held_out_training_data(smoke):
-    step = next(s for s in plan("full") if s.name == "cifar10-randconv-l2")
+    step = next(s for s in plan("full") if s.name == "cifar10-randconv")
     assert step.config.reg == "auto"
     assert " --reg auto " in experiment_command(step.config)
     out, _ = smoke
-    record = json.loads((out / "results" / "cifar10-randconv-l2.json").read_text())
+    record = json.loads((out / "results" / "cifar10-randconv.json").read_text())
     assert record["config"]["reg"] == "auto"  # as configured, so the record is reused
     search = {float(k): v for k, v in record["config"]["reg_search"].items()}
     assert record["config"]["reg_chosen"] == min(search, key=lambda r: (search[r], r))
-    smoke_step = next(s for s in plan("smoke", "cpu") if s.name == "cifar10-randconv-l2")
+    assert record["unregularized"]["reg"] == 0.0  # the interpolant row, same Gram
+    smoke_step = next(s for s in plan("smoke", "cpu") if s.name == "cifar10-randconv")
     store = ResultStore(out)
     assert store.load(smoke_step) is not None
     assert store.load(replace(smoke_step, config=replace(smoke_step.config, reg=0.1))) is None
@@ -126,8 +137,9 @@ def test_a_separate_cli_json_is_picked_up(tmp_path):
     assert ResultStore(tmp_path).load(step) is not None
 
 
-def test_experiment_command_parses_back_to_the_same_configuration():
-    for step in plan("full"):
+@pytest.mark.parametrize("mode", ["smoke", "quick", "full"])
+def test_experiment_command_parses_back_to_the_same_configuration(mode):
+    for step in plan(mode):
         if step.config is None:
             continue
         args = build_parser().parse_args(experiment_command(step.config).split()[1:])
