@@ -144,7 +144,8 @@ def _feature_map(config):
     ``config.feature_params`` (the rule ``configured_feature_map_record`` repeats)."""
     from .features import make_feature_map
 
-    return make_feature_map(config.features, dataset=config.dataset, **config.feature_params)
+    return make_feature_map(config.features, dataset=config.dataset, seed=config.seed,
+                            **config.feature_params)
 
 
 def _streamed_feature_map(config):

@@ -70,7 +70,8 @@ def feature_map_record(feature_map) -> dict:
     return {"name": name, "params": params}
 
 
-def configured_feature_map_record(name: str, dataset: str | None, params: dict) -> dict:
+def configured_feature_map_record(name: str, dataset: str | None, params: dict,
+                                   seed=None) -> dict:
     """The record a run of ``name`` on ``dataset`` with ``params`` asked for would write,
     by the same rule as :func:`~kernelfit.features.registry.make_feature_map`.
 
@@ -79,7 +80,7 @@ def configured_feature_map_record(name: str, dataset: str | None, params: dict) 
     ValueError
         An unknown name or a parameter the feature map does not have.
     """
-    return feature_map_record(make_feature_map(name, dataset=dataset, **params))
+    return feature_map_record(make_feature_map(name, dataset=dataset, seed=seed, **params))
 
 
 def feature_map_differences(recorded, expected: dict) -> list[str]:

@@ -45,7 +45,7 @@ DATASET_DEFAULTS = {
 }
 
 
-def make_feature_map(name: str, dataset: str | None = None, **params):
+def make_feature_map(name: str, dataset: str | None = None, *, seed=None, **params):
     """Build a feature map by name.
 
     Parameters
@@ -56,6 +56,9 @@ def make_feature_map(name: str, dataset: str | None = None, **params):
     dataset : str, optional
         Apply :data:`DATASET_DEFAULTS` for this data set (e.g. ``"mnist"``, ``"cifar10"``)
         before ``params``.
+    seed : int, optional
+        The run's seed: the ``random_state`` of a map that draws at random (random
+        convolutions' filters), unless ``params`` gives ``random_state`` itself.
     **params
         Constructor parameters, e.g. ``n_filters=4000`` for ``"randconv"``.
 
@@ -75,6 +78,8 @@ def make_feature_map(name: str, dataset: str | None = None, **params):
     merged = dict(DATASET_DEFAULTS.get((name, dataset), {})) if dataset is not None else {}
     merged.update(params)
     allowed = set(cls().get_params())
+    if seed is not None and "random_state" in allowed and "random_state" not in params:
+        merged["random_state"] = seed
     unknown = sorted(set(merged) - allowed)
     if unknown:
         raise ValueError(

@@ -161,7 +161,7 @@ def _config_mismatch(record: dict, config) -> str | None:
 
     try:
         expected = configured_feature_map_record(config.features, config.dataset,
-                                                 config.feature_params)
+                                                 config.feature_params, seed=config.seed)
     except ValueError as exc:
         return f"the step's feature map cannot be built ({exc})"
     differing = feature_map_differences(record["feature_map"], expected)

@@ -106,3 +106,13 @@ def test_a_map_outside_the_registry_is_refused():
     with pytest.raises(TypeError, match=r"feature_map must be one of \[.*'RandomConvFeatures'"
                                         r".*\]; found StandardScaler"):
         feature_map_record(StandardScaler())
+
+
+def test_the_run_seed_draws_the_random_filters(tiny_data, tmp_path):
+    """``--seed`` reaches the filters (its help says it seeds the random features), and
+    two seeds give different features, hence different fits."""
+    runs = {seed: run_cli(tmp_path, "cifar10", "--features", "randconv", "--filters", "6",
+                          "--seed", str(seed)) for seed in (0, 5)}
+    assert runs[0]["feature_map"]["params"]["random_state"] == 0
+    assert runs[5]["feature_map"]["params"]["random_state"] == 5
+    assert runs[0]["rkhs_norm"] != runs[5]["rkhs_norm"]

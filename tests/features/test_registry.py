@@ -50,3 +50,11 @@ def test_fit_transform_equals_fit_then_transform():
         a = make_feature_map(name, **params).fit_transform(X)
         b = make_feature_map(name, **params).fit(X).transform(X)
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_seed_is_the_random_state_of_maps_that_draw_at_random():
+    assert make_feature_map("randconv", seed=7).random_state == 7
+    # an explicit random_state wins over the run's seed
+    assert make_feature_map("randconv", seed=7, random_state=2).random_state == 2
+    # a deterministic map has no random_state and ignores the seed
+    assert "random_state" not in make_feature_map("gabor", seed=7).get_params()
