@@ -9,6 +9,7 @@ In the symmetric case (``Y is None``) each off-diagonal block is computed once.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -16,8 +17,8 @@ import numpy as np
 from .backend import backend_for, numpy_dtype
 from .kernels import make_kernel
 from .memory import check_budget, parse_budget
-from .progress import phase
-from .validation import check_finite_rows, check_matrix
+from .tile_walk import tile_pairs, walk_tiles
+from .validation import check_finite_rows, check_matrix, is_float_dtype
 
 __all__ = [
     "block_size_for",
@@ -40,17 +41,10 @@ def prepare_data(X, name: str = "X", dtype=None, backend=None):
     X = check_matrix(X, name)
     backend = backend or backend_for(X)
     X = backend.asarray(X)
-    target = dtype if dtype is not None else (X.dtype if _is_float(X.dtype) else np.float64)
+    target = dtype if dtype is not None else (X.dtype if is_float_dtype(X.dtype) else np.float64)
     X = backend.astype(X, backend.dtype(target))
     check_finite_rows(X, name)
     return X
-
-
-def _is_float(dtype) -> bool:
-    try:
-        return np.dtype(dtype).kind == "f"
-    except TypeError:
-        return "float" in str(dtype)
 
 
 def block_size_for(n: int, m: int, d: int, memory_budget=None, block_size=None) -> int:
@@ -111,19 +105,17 @@ def gram_blocks(
     rows, cols : slice
     block : array of shape (rows, cols)
     """
-    jobs = _block_jobs(X, Y, kernel, dict(bandwidth=bandwidth, degree=degree, gamma=gamma,
-                                          coef0=coef0),
-                       dtype=dtype, device=device, memory_budget=memory_budget,
-                       block_size=block_size)
-    with phase(progress, "gram", total=len(jobs), unit="blocks") as bar:
-        for rows, cols, compute in jobs:
-            yield rows, cols, compute(None)
-            bar.advance()
+    pairs, compute = _block_kernel(X, Y, kernel, dict(bandwidth=bandwidth, degree=degree,
+                                                      gamma=gamma, coef0=coef0),
+                                   dtype=dtype, device=device, memory_budget=memory_budget,
+                                   block_size=block_size)
+    for pair in walk_tiles(pairs, progress, "gram", unit="blocks"):
+        yield pair.rows, pair.cols, compute(pair)
 
 
-def _block_jobs(X, Y, kernel, params, *, dtype, device, memory_budget, block_size):
-    """``[(rows, cols, compute)]`` for the blocks of ``K(X, Y)`` (lower blocks when
-    ``Y`` is None); ``compute(out)`` evaluates one block, into ``out`` if given."""
+def _block_kernel(X, Y, kernel, params, *, dtype, device, memory_budget, block_size):
+    """``(pairs, compute)``: the blocks of ``K(X, Y)`` (lower blocks when ``Y`` is None)
+    and ``compute(pair, out=None)``, which evaluates one block, into ``out`` if given."""
     backend = backend_for(X, device)
     X = prepare_data(X, "X", dtype, backend)
     symmetric = Y is None
@@ -137,13 +129,10 @@ def _block_jobs(X, Y, kernel, params, *, dtype, device, memory_budget, block_siz
     n, m, d = X.shape[0], Y.shape[0], X.shape[1]
     b = block_size_for(n, m, d, memory_budget, block_size)
 
-    def job(i, j):
-        rows, cols = slice(i, min(i + b, n)), slice(j, min(j + b, m))
-        same = symmetric and i == j
-        return rows, cols, lambda out: k(X[rows, ...], Y[cols, ...], out=out, same=same)
+    def compute(pair, out=None):
+        return k(X[pair.rows, ...], Y[pair.cols, ...], out=out, same=pair.diagonal)
 
-    return [job(i, j) for i in range(0, n, b) for j in range(0, m, b)
-            if not symmetric or j <= i]
+    return tile_pairs(n, b, None if symmetric else m), compute
 
 
 def gram(
@@ -206,7 +195,7 @@ def gram(
     m = n if Y is None else check_matrix(Y, "Y").shape[0]
     backend = device = backend_for(X, device)
     out_dtype = numpy_dtype(dtype) if dtype is not None else (
-        numpy_dtype(X.dtype) if _is_float(X.dtype) else np.float64)
+        numpy_dtype(X.dtype) if is_float_dtype(X.dtype) else np.float64)
     if out is None:
         check_budget(n * m * out_dtype.itemsize, backend.memory_budget(memory_budget),
                      f"a {n} x {m} Gram matrix on {backend.device}")
@@ -220,23 +209,17 @@ def gram(
         block_size = out.tile_size
     elif out is not None and tuple(out.shape) != (n, m):
         raise ValueError(f"out must have shape {(n, m)}; found {tuple(out.shape)}")
-    kwargs = dict(bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0)
-    if is_tiles:  # each block is computed straight into its tile where the storage allows
-        jobs = _block_jobs(X, None, kernel, kwargs, dtype=dtype, device=device,
-                           memory_budget=memory_budget, block_size=block_size)
-        with phase(progress, "gram", total=len(jobs), unit="blocks") as bar:
-            for rows, cols, compute in jobs:
-                out.fill_block(rows.start // block_size, cols.start // block_size, compute)
-                bar.advance()
-        return out
-    blocks = gram_blocks(
-        X, Y, kernel, dtype=dtype, device=device, memory_budget=memory_budget,
-        block_size=block_size, progress=progress, **kwargs,
-    )
-    for rows, cols, block in blocks:
-        out[rows, cols] = block
-        if Y is None and rows != cols:
-            out[cols, rows] = block.T
+    pairs, compute = _block_kernel(
+        X, Y, kernel, dict(bandwidth=bandwidth, degree=degree, gamma=gamma, coef0=coef0),
+        dtype=dtype, device=device, memory_budget=memory_budget, block_size=block_size)
+    for pair in walk_tiles(pairs, progress, "gram", unit="blocks"):
+        if is_tiles:  # each block is computed straight into its tile where the storage allows
+            out.fill_block(pair.i, pair.j, functools.partial(compute, pair))
+            continue
+        block = compute(pair)
+        out[pair.rows, pair.cols] = block
+        if Y is None and not pair.diagonal:
+            out[pair.cols, pair.rows] = block.T
     return out
 
 

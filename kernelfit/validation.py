@@ -17,6 +17,7 @@ __all__ = [
     "check_nonnegative",
     "check_positive",
     "check_same_rows",
+    "is_float_dtype",
 ]
 
 
@@ -80,7 +81,7 @@ def check_finite_rows(X, name: str = "X") -> None:
     from array_api_compat import array_namespace
 
     xp = array_namespace(X)
-    if X.dtype in (getattr(xp, "bool", None),) or not _is_float(X.dtype):
+    if X.dtype in (getattr(xp, "bool", None),) or not is_float_dtype(X.dtype):
         return  # integers cannot hold NaN or inf
     n = X.shape[0]
     step = max(1, (1 << 24) // max(1, _row_size(X)))
@@ -104,7 +105,8 @@ def _row_size(X) -> int:
     return size
 
 
-def _is_float(dtype) -> bool:
+def is_float_dtype(dtype) -> bool:
+    """Whether ``dtype`` (NumPy, CuPy or another array library's) is a real floating type."""
     try:
         return np.dtype(dtype).kind == "f"
     except TypeError:

@@ -14,7 +14,8 @@ features of *all* images for that chunk are computed once, then
 
 tile by tile (each tile one GEMM between distinct arrays, computed in the feature
 dtype and added into ``G`` in ``G``'s dtype). In the symmetric case only tiles on
-and below the diagonal are computed; the upper triangle is mirrored at the end.
+and below the diagonal are computed; the upper triangle is mirrored at the end (the
+walk and the mirror are :mod:`kernelfit.tile_walk`'s).
 
 Memory model (bytes, ``s`` = feature itemsize, ``f`` = features per filter): for a
 chunk of ``k`` filters, ``(sum of the image-set sizes + t) f k s`` (``t`` rows for the
@@ -31,6 +32,7 @@ import numpy as np
 
 from ..memory import check_budget
 from ..progress import phase
+from ..tile_walk import mirror_lower, tile_pairs
 from .conv_features import encode_images, workspace_bytes
 
 __all__ = [
@@ -80,29 +82,25 @@ def plan_filter_chunk(n_rows: int, n_filters: int, features_per_filter: int, ite
     return int(max(1, min(n_filters, (budget - fixed_bytes) // per_filter)))
 
 
-def _mirror_lower(out, n: int, tile: int, xp) -> None:
-    """Copy the lower triangle onto the upper one, so that ``out`` is exactly symmetric."""
-    for i0 in range(0, n, tile):
-        for j0 in range(0, i0, tile):
-            out[j0 : j0 + tile, i0 : i0 + tile] = out[i0 : i0 + tile, j0 : j0 + tile].T
-        diagonal = out[i0 : i0 + tile, i0 : i0 + tile]
-        diagonal[...] = xp.tril(diagonal) + xp.tril(diagonal, k=-1).T
+def _make_symmetric(out, tile: int, backend) -> None:
+    """Make a symmetric product exactly symmetric from its lower tiles: a tile view stores
+    only those (its diagonal tiles are symmetrized); an array gets its upper triangle."""
+    if hasattr(out, "symmetrize_diagonal"):
+        out.symmetrize_diagonal()
+    else:
+        mirror_lower(np if isinstance(out, np.ndarray) else backend.xp, out, tile)
 
 
 def _add_tiles(out, FX, FY, symmetric: bool, backend, tile: int, advance) -> None:
     xp = backend.xp
     host = isinstance(out, np.ndarray)
-    n, m = FX.shape[0], FY.shape[0]
-    for i0 in range(0, n, tile):
-        rows = FX[i0 : i0 + tile]
-        for j0 in range(0, min(i0 + tile, m) if symmetric else m, tile):
-            cols = FY[j0 : j0 + tile]
-            if symmetric and j0 == i0:
-                cols = xp.array(cols, copy=True)  # distinct operand: no SYRK (OpenBLAS hazard)
-            block = rows @ cols.T
-            target = (slice(i0, i0 + rows.shape[0]), slice(j0, j0 + cols.shape[0]))
-            out[target] += backend.to_numpy(block) if host else block
-            advance(2e-9 * rows.shape[0] * cols.shape[0] * rows.shape[1])
+    for pair in tile_pairs(FX.shape[0], tile, None if symmetric else FY.shape[0]):
+        rows, cols = FX[pair.rows], FY[pair.cols]
+        if pair.diagonal:
+            cols = xp.array(cols, copy=True)  # distinct operand: no SYRK (OpenBLAS hazard)
+        block = rows @ cols.T
+        out[pair.rows, pair.cols] += backend.to_numpy(block) if host else block
+        advance(2e-9 * rows.shape[0] * cols.shape[0] * rows.shape[1])
 
 
 def _add_sq_norms(norms: np.ndarray, F, backend) -> None:
@@ -125,8 +123,8 @@ def gram_gflop(n: int, m: int, n_features: int, symmetric: bool, tile: int = GRA
     """GFLOP of the Gram GEMMs: all tiles, or those on and below the diagonal if symmetric."""
     if not symmetric:
         return 2e-9 * n * m * n_features
-    pairs = sum(min(tile, n - i0) * min(i0 + tile, n) for i0 in range(0, n, tile))
-    return 2e-9 * pairs * n_features
+    entries = sum(pair.shape[0] * pair.shape[1] for pair in tile_pairs(n, tile))
+    return 2e-9 * entries * n_features
 
 
 def _check_out(out, shape, out_dtype, backend):
@@ -171,7 +169,8 @@ def accumulate_feature_grams(
         Host images (uint8 or float).
     products : list of (int, int)
         ``(a, b)`` asks for ``Phi(image_sets[a]) Phi(image_sets[b])^T``; ``a == b`` is a
-        symmetric Gram (lower tiles computed, then mirrored).
+        symmetric Gram (lower tiles computed, then mirrored; a tile view's diagonal
+        tiles are made symmetric, as it stores no upper tiles).
     backend : Backend
     dtype : dtype
         Feature and tile GEMM dtype (float32 or float64).
@@ -261,6 +260,6 @@ def accumulate_feature_grams(
                 checkpoint.save(stop, outs, norms, backend)
     for (a, b), out in zip(products, outs, strict=True):
         if a == b:
-            _mirror_lower(out, sizes[a], tile, np if isinstance(out, np.ndarray) else xp)
+            _make_symmetric(out, tile, backend)
     return [StreamedGram(out, norms[a], norms[b])
             for (a, b), out in zip(products, outs, strict=True)]

@@ -14,6 +14,10 @@ ever holding the feature matrix, or
 and test-versus-training Grams from one encoding of the training images;
 :meth:`~RandomConvFeatures.transform` materializes the features and refuses when
 they would exceed the memory budget.
+
+The streamed methods are in :mod:`~kernelfit.features.random_conv_grams`; the pooling
+layouts (:data:`POOLINGS`) and the memory known before fitting (:func:`filter_memory`)
+in :mod:`~kernelfit.features.conv_layout`, both also importable from here.
 """
 
 from __future__ import annotations
@@ -26,29 +30,19 @@ from ..backend import resolve_device
 from ..memory import MemoryBudgetError, check_budget
 from ..progress import phase
 from ..validation import check_nonnegative, check_positive
-from .conv_encoding import PatchEncoder, pooling_matrix
+from .conv_encoding import PatchEncoder
 from .conv_features import default_n_jobs, encode_images, workspace_bytes
-from .conv_gram import accumulate_feature_grams
+from .conv_layout import POOLINGS, filter_memory, pooling_regions
 from .feature_statistics import STANDARDIZE_EPSILON, feature_moments
 from .images import as_image_batch
 from .parameters import check_count, check_float_dtype
-from .patches import patch_grid
+from .random_conv_grams import StreamedGramMixin
 from .random_filters import FILTER_KINDS, whitened_random_filters
 
 __all__ = ["POOLINGS", "RandomConvFeatures", "filter_memory"]
 
-#: Named pooling layouts over the response map: ``"grid"`` splits it into
-#: ``pooling_grid x pooling_grid`` regions (quadrants by default); the others are
-#: overlapping ``(size, stride)`` windows of :func:`~.conv_encoding.pooling_matrix`. For
-#: 6 x 6 patches of 32 x 32 images (27 x 27 positions), ``"overlap2"`` gives 2 x 2
-#: windows of 14 (stride 13) and ``"overlap3"`` 3 x 3 windows of 15 (stride 6), 18
-#: features per filter. Regions are summed; an average differs from the sum by a
-#: constant factor per layout, which standardization and a bandwidth relative to the
-#: median distance both remove.
-POOLINGS = {"grid": None, "overlap2": (14, 13), "overlap3": (15, 6)}
 
-
-class RandomConvFeatures(TransformerMixin, BaseEstimator):
+class RandomConvFeatures(StreamedGramMixin, TransformerMixin, BaseEstimator):
     """Random-filter convolutional features (Coates & Ng 2011, filters drawn at random).
 
     Parameters
@@ -191,9 +185,8 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         images = as_image_batch(X, self.image_shape, dtype=None)
         height, width, channels = images.shape[1:]
         patch_size, stride = int(self.patch_size), int(self.stride)
-        rows, cols = patch_grid(height, width, patch_size, stride)
-        n_regions = pooling_matrix(rows, cols, int(self.pooling_grid),
-                                   POOLINGS[self.pooling]).shape[0]
+        n_regions = pooling_regions(height, width, patch_size, stride, self.pooling_grid,
+                                    self.pooling)
         rng = np.random.default_rng(self.random_state)
         self.whitening_, self.filters_ = whitened_random_filters(
             images, self.filter_kind, int(self.n_filters), patch_size, stride,
@@ -297,128 +290,3 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             encode_images(encoder, images, out.reshape((n, int(self.n_filters), 2, -1)),
                           backend, n_jobs=n_jobs, batch_size=batch, advance=bar.advance)
         return backend.to_numpy(out)
-
-    def accumulate_gram(self, X, Y=None, out=None, progress=None, *, out_dtype=np.float64,
-                        filter_chunk=None):
-        """Linear Gram ``Phi(X) Phi(Y)^T`` and squared feature norms, streamed over filters.
-
-        The feature matrix is never held: filter chunks (sized from ``memory_budget``)
-        are encoded for all images at once and their products added tile by tile.
-
-        Parameters
-        ----------
-        X : array-like of images, n of them
-        Y : array-like of images, m of them, optional
-            ``None`` for the symmetric Gram of ``X`` (only the lower triangle of tiles is
-            computed, then mirrored).
-        out : ndarray or np.memmap of shape (n, m), optional
-            Destination (overwritten), e.g. a float32 memmap; allocated when omitted.
-        progress : callable, optional
-            Overrides the estimator's ``progress``.
-        out_dtype : dtype, default float64
-            Dtype of an allocated ``out``.
-        filter_chunk : int, optional
-            Filters per chunk; by default the largest chunk whose features for all
-            ``n + m`` images fit in ``memory_budget``.
-
-        Returns
-        -------
-        StreamedGram
-            ``(gram, row_sq_norms, col_sq_norms)``; feed them to
-            :func:`kernelfit.features.gaussian_gram_from_linear` for a Gaussian kernel.
-
-        Raises
-        ------
-        MemoryBudgetError
-            If even one filter's features for all images do not fit; both numbers are given.
-        """
-        backend, images_x, dtype, n_jobs, make_encoder = self._setup(X)
-        sets = [images_x]
-        if Y is not None:
-            sets.append(as_image_batch(Y, self.image_shape_, dtype=None, name="Y"))
-        (result,) = self._streamed(backend, dtype, n_jobs, make_encoder, sets,
-                                   [(0, len(sets) - 1)], [out], out_dtype, filter_chunk,
-                                   progress)
-        return result
-
-    def accumulate_train_test_grams(self, X, Y, out=None, cross_out=None, progress=None, *,
-                                    out_dtype=np.float64, filter_chunk=None, checkpoint=None):
-        """Training Gram ``Phi(X) Phi(X)^T`` and cross Gram ``Phi(Y) Phi(X)^T`` in one pass.
-
-        The features of ``X`` (the costly part for a large training set) are computed
-        once per filter chunk and used for both products.
-
-        Parameters
-        ----------
-        X : array-like of n training images
-        Y : array-like of m test images
-        out : ndarray or np.memmap of shape (n, n), optional
-        cross_out : ndarray or np.memmap of shape (m, n), optional
-        progress, out_dtype, filter_chunk
-            As in :meth:`accumulate_gram`.
-        checkpoint : GramCheckpoint, optional
-            Saves the Grams after each filter chunk and resumes from the last one saved
-            (see :func:`~kernelfit.features.conv_gram.accumulate_feature_grams`).
-
-        Returns
-        -------
-        train, cross : StreamedGram
-            ``train.gram`` is (n, n); ``cross.gram`` is (m, n) with ``cross.row_sq_norms``
-            the norms of ``Y`` and ``cross.col_sq_norms`` those of ``X``.
-        """
-        backend, images_x, dtype, n_jobs, make_encoder = self._setup(X)
-        images_y = as_image_batch(Y, self.image_shape_, dtype=None, name="Y")
-        train, cross = self._streamed(backend, dtype, n_jobs, make_encoder,
-                                      [images_x, images_y], [(0, 0), (1, 0)], [out, cross_out],
-                                      out_dtype, filter_chunk, progress, checkpoint)
-        return train, cross
-
-    def _streamed(self, backend, dtype, n_jobs, make_encoder, sets, products, outs, out_dtype,
-                  filter_chunk, progress, checkpoint=None):
-        return accumulate_feature_grams(
-            make_encoder, int(self.n_filters), sets, products, backend=backend, dtype=dtype,
-            outs=outs, out_dtype=out_dtype, memory_budget=backend.memory_budget(self.memory_budget),
-            n_jobs=n_jobs, batch_size=self._batch_size(backend), filter_chunk=filter_chunk,
-            checkpoint=checkpoint, progress=self.progress if progress is None else progress,
-        )
-
-
-def filter_memory(feature_map, image_shape, n_rows: int) -> tuple[int, int]:
-    """Bytes that grow with the filter count, known before any image is seen.
-
-    Parameters
-    ----------
-    feature_map : RandomConvFeatures
-        Its parameters are checked (a bad pooling, a patch larger than the images).
-    image_shape : tuple of int
-        ``(height, width, channels)``.
-    n_rows : int
-        Images whose features a filter chunk holds at once (training, test, and a
-        diagonal tile's copy).
-
-    Returns
-    -------
-    fitted : int
-        The fitted arrays, about ``n_filters (3 d + 1 + 8 R) * 8`` bytes for patches of
-        ``d`` values and ``R`` pooling regions: filters, whitened filters, offsets, and
-        the standardization statistics with their accumulators.
-    per_filter : int
-        One filter's features for ``n_rows`` images, ``n_rows * 2 R * itemsize``: the
-        smallest filter chunk.
-
-    Raises
-    ------
-    ValueError
-        A bad parameter, or a patch larger than the images.
-    """
-    feature_map._check_params()
-    height, width, channels = (int(v) for v in image_shape)
-    patch = int(feature_map.patch_size)
-    rows, cols = patch_grid(height, width, patch, int(feature_map.stride))
-    regions = pooling_matrix(rows, cols, int(feature_map.pooling_grid),
-                             POOLINGS[feature_map.pooling]).shape[0]
-    n_filters, dim = int(feature_map.n_filters), patch * patch * channels
-    statistics = 8 * regions if feature_map.standardize else 0
-    fitted = n_filters * (3 * dim + 1 + statistics) * 8
-    itemsize = check_float_dtype(feature_map.dtype).itemsize
-    return int(fitted), int(n_rows) * 2 * regions * itemsize

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tile_walk import symmetrize_square
+
 __all__ = ["SymmetricTileView"]
 
 
@@ -27,23 +29,6 @@ def _span(key, n: int) -> tuple[int, int]:
         raise TypeError(f"SymmetricTileView takes contiguous slices; found {key!r}")
     start, stop, _ = key.indices(n)
     return start, max(start, stop)
-
-
-#: Diagonal squares up to this edge are symmetrized whole by ``tril``.
-MIRROR_LEAF = 256
-
-
-def _mirror_lower(xp, tile, start: int, stop: int) -> None:
-    """Copy the strict lower triangle of ``tile[start:stop, start:stop]`` onto its upper one."""
-    n = stop - start
-    if n <= MIRROR_LEAF:
-        square = tile[start:stop, start:stop]
-        tile[start:stop, start:stop] = xp.tril(square) + xp.tril(square, k=-1).T
-        return
-    mid = start + n // 2
-    tile[start:mid, mid:stop] = tile[mid:stop, start:mid].T
-    _mirror_lower(xp, tile, start, mid)
-    _mirror_lower(xp, tile, mid, stop)
 
 
 class SymmetricTileView:
@@ -141,15 +126,13 @@ class SymmetricTileView:
     def symmetrize_diagonal(self) -> None:
         """Make every diagonal tile exactly symmetric from its lower triangle.
 
-        Each tile is mirrored in halves (the lower-left quarter copied, transposed,
-        onto the upper-right one, then the two diagonal quarters the same way) down
-        to :data:`MIRROR_LEAF` rows, where ``tril`` finishes: about one transposed
-        copy of half the tile instead of four whole-tile passes and temporaries.
+        Each tile is mirrored in halves by :func:`kernelfit.tile_walk.symmetrize_square`,
+        where it lives.
         """
         storage = self.storage
         for i in range(storage.nt):
             tile = storage.tile(i, i)
-            _mirror_lower(storage.backend.xp, tile, 0, tile.shape[0])
+            symmetrize_square(storage.backend.xp, tile, 0, tile.shape[0])
             storage.store(i, i, tile)
 
     def take(self, rows, cols) -> np.ndarray:

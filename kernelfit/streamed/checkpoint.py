@@ -8,7 +8,8 @@ A :class:`GramCheckpoint` lives in a directory the user chose (``checkpoint_dir=
 * ``fitted.npz``: the fitted whitening, filters and standardization statistics (a
   resumed run restores them instead of fitting again);
 * ``gram-<filters done>.bin``: the accumulated Grams and squared norms after that many
-  filters (raw bytes: the training Gram's lower tiles, the cross Gram, the norms);
+  filters (raw bytes: the training Gram's lower tiles, the cross Gram, the norms;
+  :mod:`kernelfit.streamed.gram_bytes`);
 * ``lock``: held (``flock``) by the one process using the directory.
 
 Every file is written to a temporary name, synced and renamed, the directory synced,
@@ -35,6 +36,7 @@ import numpy as np
 
 from ..features.whitening import ZCAWhitening
 from ..results_io import atomic_file, json_ready, write_json
+from .gram_bytes import read_gram_bytes, write_gram_bytes
 
 __all__ = ["RUNTIME_PARAMS", "CheckpointMismatchError", "GramCheckpoint", "data_fingerprint",
            "gram_configuration"]
@@ -46,8 +48,6 @@ MANIFEST = "manifest.json"
 LOCK = "lock"
 FITTED = "fitted.npz"
 FORMAT = 1
-#: Bytes written or read at a time for dense outputs.
-BLOCK_BYTES = 64 << 20
 
 
 class CheckpointMismatchError(ValueError):
@@ -256,7 +256,7 @@ class GramCheckpoint:
                                           f"manifest expects {self.manifest['state_bytes']}")
         with open(path, "rb") as handle:
             for out in outs:
-                _read_array(handle, out, backend)
+                read_gram_bytes(handle, out, backend)
             for norm in norms:
                 handle.readinto(memoryview(norm).cast("B"))
         return self.filters_done
@@ -266,7 +266,7 @@ class GramCheckpoint:
         name = f"gram-{filters_done:09d}.bin"
         with atomic_file(self.directory / name, "wb") as handle:
             for out in outs:
-                _write_array(handle, out, backend)
+                write_gram_bytes(handle, out, backend)
             for norm in norms:
                 handle.write(np.ascontiguousarray(norm, dtype=np.float64).data)
         _sync_directory(self.directory)
@@ -304,47 +304,6 @@ def _lock(directory: Path):
         raise RuntimeError(f"checkpoint directory {directory} is in use by another run; "
                            "expected one run per checkpoint directory") from None
     return handle
-
-
-def _tiles(out):
-    """The lower tiles of a ``SymmetricTileView`` in storage order, or None."""
-    storage = getattr(out, "storage", None)
-    if storage is None:
-        return None
-    return [(i, j) for i in range(storage.nt) for j in range(i + 1)]
-
-
-def _row_step(out) -> int:
-    row_bytes = max(1, int(np.prod(out.shape[1:])) * np.dtype(out.dtype).itemsize)
-    return max(1, BLOCK_BYTES // row_bytes)
-
-
-def _write_array(handle, out, backend) -> None:
-    tiles = _tiles(out)
-    if tiles is not None:
-        for i, j in tiles:
-            handle.write(np.ascontiguousarray(backend.to_numpy(out.storage.tile(i, j))).data)
-        return
-    step = _row_step(out)
-    for r0 in range(0, out.shape[0], step):
-        handle.write(np.ascontiguousarray(backend.to_numpy(out[r0 : r0 + step])).data)
-
-
-def _read_array(handle, out, backend) -> None:
-    tiles = _tiles(out)
-    if tiles is not None:
-        storage = out.storage
-        for i, j in tiles:
-            rows, cols = storage.bounds(i), storage.bounds(j)
-            block = np.empty((rows.stop - rows.start, cols.stop - cols.start), storage.dtype)
-            handle.readinto(memoryview(block).cast("B"))
-            storage.store(i, j, backend.asarray(block))
-        return
-    step = _row_step(out)
-    for r0 in range(0, out.shape[0], step):
-        block = np.empty((min(step, out.shape[0] - r0), *out.shape[1:]), out.dtype)
-        handle.readinto(memoryview(block).cast("B"))
-        out[r0 : r0 + step] = backend.asarray(block) if not isinstance(out, np.ndarray) else block
 
 
 def gram_configuration(feature_map, X_train, y_train, X_test, tile, storage_dtype) -> dict:

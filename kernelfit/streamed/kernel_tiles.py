@@ -14,6 +14,7 @@ import numpy as np
 from ..features import gaussian_gram_from_linear
 from ..linalg.symmetric_view import SymmetricTileView
 from ..progress import phase
+from ..tile_walk import tile_pairs, walk_tiles
 from .memory_plan import CROSS_BLOCK_ENTRIES
 
 __all__ = ["cross_matvec", "gaussian_cross", "gaussian_tiles"]
@@ -37,16 +38,12 @@ def gaussian_tiles(storage, sq_norms, bandwidth: float, *, progress=None) -> Non
     """
     backend = storage.backend
     norms = backend.astype(backend.asarray(sq_norms), np.float64)  # n numbers to the device
-    with phase(progress, "kernel", total=storage.nt * (storage.nt + 1) // 2,
-               unit="tiles") as bar:
-        for i in range(storage.nt):
-            rows = norms[storage.bounds(i)]
-            for j in range(i + 1):
-                tile = storage.tile(i, j)  # converted where it lives: no host round trip
-                gaussian_gram_from_linear(tile, rows, None if i == j else
-                                          norms[storage.bounds(j)], bandwidth=bandwidth)
-                storage.store(i, j, tile)
-                bar.advance()
+    for pair in walk_tiles(tile_pairs(storage.n, storage.tile_size), progress, "kernel"):
+        tile = storage.tile(pair.i, pair.j)  # converted where it lives: no host round trip
+        gaussian_gram_from_linear(tile, norms[pair.rows],
+                                  None if pair.diagonal else norms[pair.cols],
+                                  bandwidth=bandwidth)
+        storage.store(pair.i, pair.j, tile)
     SymmetricTileView(storage).symmetrize_diagonal()
 
 

@@ -11,7 +11,7 @@ tiles a side) and storage itemsize ``s`` (4 for ``"float32"`` and ``"mixed"``,
   block of the cross Gram).
 
 The fitted filters and standardization statistics (about ``n_filters (3 d + 1 + 8 R)
-* 8`` bytes, :func:`kernelfit.features.random_conv.filter_memory`) stay resident
+* 8`` bytes, :func:`kernelfit.features.conv_layout.filter_memory`) stay resident
 throughout, and the accumulation needs room for one filter's features at least.
 Several ridge terms (:func:`~kernelfit.streamed.solve_streamed_regs`) factor fresh
 copies of the kept ``K`` one after the other: no more than one solve.
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..features.random_conv import filter_memory
+from ..features.conv_layout import filter_memory
 from ..linalg import PackedStorage
 from ..memory import check_budget, format_bytes
 
@@ -102,7 +102,7 @@ def plan_streamed_memory(n: int, m: int, tile_size: int, dtype, budget: int, *,
     filters : (int, int, int), optional
         ``(n_filters, fitted, per_filter)``: the filter count, the bytes of the fitted
         filters and statistics, and one filter's features for all images
-        (:func:`kernelfit.features.random_conv.filter_memory`). The fitted arrays stay
+        (:func:`kernelfit.features.conv_layout.filter_memory`). The fitted arrays stay
         resident; the accumulation needs room for at least one filter beside ``P + C``.
     keep_kernel : {"memory", "disk", "auto"}, default "memory"
         Where the copy of ``K`` lives: packed in RAM (``2 P``), or in a file with a

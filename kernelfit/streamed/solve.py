@@ -68,15 +68,10 @@ from ..linalg.storage_choice import OpenedStorage, discard_tile_storage
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import copy_tiles
 from ..memory import parse_budget
-from ..model_selection import (
-    AUTO_BANDWIDTH_FACTORS,
-    median_bandwidth_from_tiles,
-    select_bandwidth_from_gram,
-    select_reg_from_gram,
-)
 from ..solvers.gram_sources import StoredGramSource
 from ..solvers.pipeline import solve_kernel_system
 from ..solvers.targets import encode_targets
+from .bandwidth_and_reg import resolve_bandwidth, resolve_reg
 from .checkpoint import GramCheckpoint, gram_configuration
 from .kernel_tiles import cross_matvec, gaussian_cross, gaussian_tiles
 from .memory_plan import filter_cost, plan_streamed_memory
@@ -250,15 +245,14 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
         cross = np.zeros((m, n), dtype=storage_dtype)  # host: each cross tile copied explicitly
         train_gram, cross_gram = feature_map.accumulate_train_test_grams(
             X_train, X_test, out=view, cross_out=cross, progress=progress,
-            filter_chunk=filter_chunk, checkpoint=checkpoint)
-        view.symmetrize_diagonal()
+            filter_chunk=filter_chunk, checkpoint=checkpoint)  # diagonal tiles symmetrized
         norms = train_gram.row_sq_norms
 
     auto = "auto" in regs
-    bandwidth, bandwidth_search = _resolve_bandwidth(
+    bandwidth, bandwidth_search = resolve_bandwidth(
         view, norms, y_train, kernel, bandwidth, 0.0 if auto else regs[0], seed, room, timings,
         progress)
-    chosen, reg_search = _resolve_reg(view, norms, y_train, kernel, bandwidth,
+    chosen, reg_search = resolve_reg(view, norms, y_train, kernel, bandwidth,
                                       "auto" if auto else 0.0, seed, room, timings, progress)
 
     with backend.timed(timings, "kernel"):
@@ -325,31 +319,3 @@ def _solve_one(storage, stored, cross, Y, reg, dtype, room, timings, shared, pro
         rkhs_norm=solved.rkhs_norm, solver=solved.solver, refinement=solved.refinement,
         timings=timings, **shared)
 
-
-def _resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timings, progress):
-    """The Gaussian bandwidth in use and, for ``"auto"``, the held-out error per candidate.
-
-    The median heuristic for None; the held-out choice for ``"auto"``, fitted with ``reg``
-    (0 when the ridge term is ``"auto"`` too: it is chosen afterwards, at this bandwidth).
-    None for the linear kernel.
-    """
-    if kernel == "linear" or isinstance(bandwidth, float):
-        return bandwidth, None
-    if bandwidth is None:
-        return median_bandwidth_from_tiles(view, norms), None
-    with view.storage.backend.timed(timings, "bandwidth_search"):
-        median = median_bandwidth_from_tiles(view, norms)
-        best, errors = select_bandwidth_from_gram(
-            view, norms, y, [median * f for f in AUTO_BANDWIDTH_FACTORS], seed=seed,
-            reg=reg, memory_budget=room, progress=progress)
-    return best, errors
-
-
-def _resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings, progress):
-    """The ridge term in use and, for ``"auto"``, the held-out error per grid value."""
-    if reg != "auto":
-        return reg, None
-    with view.storage.backend.timed(timings, "reg_search"):
-        best, errors = select_reg_from_gram(view, norms, y, kernel=kernel, bandwidth=bandwidth,
-                                            seed=seed, memory_budget=room, progress=progress)
-    return best, errors

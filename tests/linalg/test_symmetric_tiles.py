@@ -84,9 +84,9 @@ def test_refinement_against_stored_float32_kernel_reaches_float64_accuracy(rng):
 def test_symmetrize_diagonal_mirrors_the_lower_triangle(rng, monkeypatch, dtype, n, tile, leaf):
     """Diagonal tiles mirrored in halves down to ``leaf`` rows equal the symmetric matrix
     of their lower triangles, whatever their upper triangles held (NaN here)."""
-    from kernelfit.linalg import symmetric_view
+    from kernelfit import tile_walk
 
-    monkeypatch.setattr(symmetric_view, "MIRROR_LEAF", leaf)
+    monkeypatch.setattr(tile_walk, "MIRROR_LEAF", leaf)
     K = spd(rng, n, dtype)
     storage = PackedStorage(n, tile, dtype, "cpu")
     for i in range(storage.nt):

@@ -88,7 +88,7 @@ def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(tmp_path, m
     # (the failed run's traceback is kept below: its checkpoint must release the lock)
     """An error in the middle of writing chunk 3's state: the manifest still points to
     chunk 2's complete state, and the rerun computes chunks 3 and 4 only."""
-    write = checkpoint_module._write_array
+    write = checkpoint_module.write_gram_bytes
     calls = {"n": 0}
 
     def failing(handle, out, backend):
@@ -97,13 +97,13 @@ def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(tmp_path, m
             raise OSError("disk full (simulated)")
         return write(handle, out, backend)
 
-    monkeypatch.setattr(checkpoint_module, "_write_array", failing)
+    monkeypatch.setattr(checkpoint_module, "write_gram_bytes", failing)
     with pytest.raises(OSError, match="simulated") as failed:
         solve(tmp_path)
     assert failed.traceback
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["filters_done"] == 2 * CHUNK
-    monkeypatch.setattr(checkpoint_module, "_write_array", write)
+    monkeypatch.setattr(checkpoint_module, "write_gram_bytes", write)
     before = encodings["images"]
     resumed = solve(tmp_path)
     assert resumed.resumed_filters == 2 * CHUNK
@@ -166,7 +166,7 @@ CHILD = textwrap.dedent("""
             time.sleep(30)
         checkpoint_module.GramCheckpoint.save = slow
     elif mode == "slow-write":  # hangs in the middle of writing the second chunk's state
-        write = checkpoint_module._write_array
+        write = checkpoint_module.write_gram_bytes
         calls = []
         def slow(handle, out, backend):
             calls.append(1)
@@ -174,7 +174,7 @@ CHILD = textwrap.dedent("""
             if len(calls) == 3:
                 handle.flush()
                 time.sleep(30)
-        checkpoint_module._write_array = slow
+        checkpoint_module.write_gram_bytes = slow
     solution = solve(sys.argv[1])
     import numpy as np
     np.savez(sys.argv[1] + ".result.npz", alpha=solution.dual_coef,
