@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from kernelfit.benchmarks import gemm_rate
 from kernelfit.gram_builder import gram
 from kernelfit.linalg import PackedStorage, tiled_cholesky
+from kernelfit.phase_rates import gemm_rate
 from kernelfit.provenance import environment
 from kernelfit.results_io import write_json
 

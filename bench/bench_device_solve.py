@@ -21,11 +21,11 @@ import time
 import numpy as np
 
 from kernelfit.backend import resolve_device
-from kernelfit.benchmarks import gemm_rate
 from kernelfit.gram_builder import gram, kernel_matvec, symmetric_matvec
 from kernelfit.kernels import make_kernel
 from kernelfit.linalg import PackedStorage, cholesky_solve, tiled_cholesky
 from kernelfit.memory import format_bytes
+from kernelfit.phase_rates import gemm_rate
 from kernelfit.provenance import environment
 from kernelfit.results_io import write_json
 

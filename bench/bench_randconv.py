@@ -30,7 +30,6 @@ import time
 
 import numpy as np
 
-from kernelfit.benchmarks import gemm_rate
 from kernelfit.features import RandomConvFeatures
 from kernelfit.features.conv_features import default_n_jobs, encode_images
 from kernelfit.features.conv_gram import (
@@ -41,6 +40,7 @@ from kernelfit.features.conv_gram import (
     gram_gflop,
 )
 from kernelfit.memory import parse_budget
+from kernelfit.phase_rates import gemm_rate
 from kernelfit.provenance import environment
 from kernelfit.results_io import write_json
 from kernelfit.tables import format_table

@@ -30,39 +30,12 @@ import time
 import numpy as np
 
 from .memory_usage import AnonymousPeak, peak_rss
+from .phase_rates import gemm_rate, memory_bandwidth, phase_rows
 
-__all__ = ["gemm_rate", "solve_benchmark"]
+__all__ = ["solve_benchmark"]
 
 BANDWIDTH = 5.0
 SKLEARN_ALPHA = 1e-10
-
-
-def gemm_rate(dtype, size=4096, repeats=3, device="cpu") -> float:
-    """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays on ``device``.
-
-    The GEMM is the backend's in-place tile update ``C -= A B^T`` (BLAS on the
-    CPU, cuBLAS on a GPU), timed between two device synchronizations; one
-    untimed call first warms the library up.
-    """
-    from .backend import resolve_device
-
-    backend = resolve_device(device)
-    rng = np.random.default_rng(1)
-
-    def operand():
-        host = np.asfortranarray(rng.random((size, size)).astype(dtype))
-        return backend.copy(backend.asarray(host), fortran=True)
-
-    A, B, C = operand(), operand(), operand()
-    backend.gemm_nt(C, A, B)
-    best = np.inf
-    for _ in range(repeats):
-        backend.synchronize()
-        t0 = time.perf_counter()
-        backend.gemm_nt(C, A, B)
-        backend.synchronize()
-        best = min(best, time.perf_counter() - t0)
-    return 2 * size**3 / best / 1e9
 
 
 def _data(n: int, source: str):
@@ -162,7 +135,6 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
     """
     from .backend import resolve_device
     from .memory import available_memory
-    from .phase_rates import memory_bandwidth
 
     device = resolve_device(device).device  # resolved once; the children get "cpu" / "cuda"
     bandwidth = memory_bandwidth()  # the floor of the sweeps, measured in this run
@@ -208,7 +180,6 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
 
 def _phases(row, ours, dtype, rate, rate64) -> list[dict]:
     """The per-phase table of one kernelfit child (:func:`kernelfit.phase_rates.phase_rows`)."""
-    from .phase_rates import phase_rows
 
     floors = {"gemm_float64_gflops": rate64, "gemm_float32_gflops": rate,
               "copy_gbs": row["copy_gbs"], "triad_gbs": row["triad_gbs"]}

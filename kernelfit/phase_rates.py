@@ -34,7 +34,36 @@ import time
 
 import numpy as np
 
-__all__ = ["format_phase_rows", "measure_floors", "memory_bandwidth", "phase_rows"]
+__all__ = ["format_phase_rows", "gemm_rate", "measure_floors", "memory_bandwidth",
+           "phase_rows"]
+
+
+def gemm_rate(dtype, size=4096, repeats=3, device="cpu") -> float:
+    """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays on ``device``.
+
+    The GEMM is the backend's in-place tile update ``C -= A B^T`` (BLAS on the
+    CPU, cuBLAS on a GPU), timed between two device synchronizations; one
+    untimed call first warms the library up.
+    """
+    from .backend import resolve_device
+
+    backend = resolve_device(device)
+    rng = np.random.default_rng(1)
+
+    def operand():
+        host = np.asfortranarray(rng.random((size, size)).astype(dtype))
+        return backend.copy(backend.asarray(host), fortran=True)
+
+    A, B, C = operand(), operand(), operand()
+    backend.gemm_nt(C, A, B)
+    best = np.inf
+    for _ in range(repeats):
+        backend.synchronize()
+        t0 = time.perf_counter()
+        backend.gemm_nt(C, A, B)
+        backend.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size**3 / best / 1e9
 
 
 def memory_bandwidth(nbytes: int = 64 << 20, repeats: int = 3) -> dict:
@@ -77,7 +106,7 @@ def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 <
     Parameters
     ----------
     device : {"cpu", "cuda", "auto"} or Backend
-        Where the GEMM rates are measured (:func:`kernelfit.benchmarks.gemm_rate`).
+        Where the GEMM rates are measured (:func:`gemm_rate`).
         The bandwidth is the host's.
     gemm_size : int, default 2048
         Edge of the square GEMMs (the tile size of the tiled Cholesky).
@@ -91,7 +120,6 @@ def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 <
         ``gemm_float64_gflops``, ``gemm_float32_gflops``, ``copy_gbs``, ``triad_gbs``,
         ``gemm_size``, ``stream_bytes``.
     """
-    from .benchmarks import gemm_rate
 
     bandwidth = memory_bandwidth(stream_bytes, repeats)
     return {"gemm_float64_gflops": gemm_rate(np.float64, gemm_size, repeats, device),

@@ -73,7 +73,7 @@ def sweep_rate(size: int = 2048, columns: int = 10, repeats: int = 3) -> float:
 def measured_rates() -> dict:
     """GEMM rates (float64, float32, 2048-edge) and the sweep rate on the host, measured
     once per process."""
-    from .benchmarks import gemm_rate
+    from .phase_rates import gemm_rate
 
     return {"gemm_float64_gflops": gemm_rate(np.float64, 2048, 2, "cpu"),
             "gemm_float32_gflops": gemm_rate(np.float32, 2048, 2, "cpu"),

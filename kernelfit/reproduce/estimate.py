@@ -1,7 +1,7 @@
 """Expected duration of each reproduction step, from rates measured on this machine.
 
 The model counts the flops of each phase and divides by the GEMM rate
-measured at start-up (:func:`kernelfit.benchmarks.gemm_rate`, float32 and
+measured at start-up (:func:`kernelfit.phase_rates.gemm_rate`, float32 and
 float64), with factors for what is not GEMM:
 
 * Gram and matrix-free products, ``n^2 d`` flops (symmetric) or ``2 n m d``,
@@ -42,7 +42,7 @@ NETS_SECONDS = {"table1": (37.0, 2000), "curves": (65.0, 500), "noise": (29.0, 5
 
 def measure_rates() -> dict:
     """GFLOP/s of float32 and float64 GEMM on this machine (about two seconds)."""
-    from ..benchmarks import gemm_rate
+    from ..phase_rates import gemm_rate
 
     return {"float32": gemm_rate("float32", size=2048), "float64": gemm_rate("float64",
                                                                                 size=2048)}
