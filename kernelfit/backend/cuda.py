@@ -159,6 +159,11 @@ class CupyBackend(Backend):
 
         return cublas.gemm("N", "T", A, B, out=C, alpha=alpha, beta=1.0)
 
+    def gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
+        from cupy import cublas
+
+        return cublas.gemm("T" if trans_a else "N", "N", A, B, out=C, alpha=alpha, beta=1.0)
+
     def syrk(self, C, A):
         from cupy import cublas
 

@@ -213,6 +213,12 @@ class Backend:
         xp = self.xp
         return C + alpha * (A @ xp.linalg.matrix_transpose(B))
 
+    def gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
+        """Return ``C + alpha * op(A) @ B``, ``op(A) = A.T`` when ``trans_a`` (in place where
+        the backend allows: always use the returned array)."""
+        xp = self.xp
+        return C + alpha * ((xp.linalg.matrix_transpose(A) if trans_a else A) @ B)
+
     def syrk(self, C, A):
         """Return ``C - A @ A.T`` (only the lower triangle is meaningful)."""
         return self.gemm_nt(C, A, A, -1.0)

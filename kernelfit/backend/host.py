@@ -92,6 +92,13 @@ class NumpyBackend(Backend):
         fn = self._fn(self._blas, "gemm", C)
         return fn(alpha, A, B, 1.0, C, trans_b=1, overwrite_c=1)
 
+    def gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
+        # SciPy's BLAS, like every other tile operation here: alternating calls into
+        # NumPy's and SciPy's OpenBLAS leaves one library's threads spinning against the
+        # other's (the float32 triangular sweeps ran at half speed).
+        fn = self._fn(self._blas, "gemm", C)
+        return fn(alpha, A, B, 1.0, C, trans_a=int(trans_a), overwrite_c=1)
+
     def syrk(self, C, A):
         fn = self._fn(self._blas, "syrk", C)
         return fn(-1.0, A, beta=1.0, c=C, lower=1, overwrite_c=1)

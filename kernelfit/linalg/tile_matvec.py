@@ -50,20 +50,24 @@ def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> 
         raise ValueError(f"V must have shape ({storage.n},) or ({storage.n}, c); found "
                          f"{V64.shape}")
     vector = V64.ndim == 1
-    Vb = backend.asarray(V64[:, None] if vector else V64)
-    result = backend.zeros(Vb.shape, np.float64)
+    V2 = V64[:, None] if vector else V64
+    # One column-major block of V and of the result per tile row, so that every tile is
+    # applied by an in-place GEMM (C += op(T) V) of the backend's BLAS, twice per
+    # off-diagonal tile (as itself and transposed).
+    parts = [backend.copy(backend.asarray(V2[storage.bounds(i)]), fortran=True)
+             for i in range(storage.nt)]
+    sums = [backend.copy(backend.zeros(part.shape, np.float64), fortran=True)
+            for part in parts]
     with phase(progress, phase_name, total=storage.nt * (storage.nt + 1) // 2,
                unit="tiles") as bar:
         for i in range(storage.nt):
-            rows = storage.bounds(i)
             for j in range(i + 1):
-                cols = storage.bounds(j)
                 tile = backend.astype(storage.tile(i, j), np.float64)
-                result[rows, :] += tile @ Vb[cols, :]
+                sums[i] = backend.gemm_acc(sums[i], tile, parts[j])
                 if i != j:
-                    result[cols, :] += tile.T @ Vb[rows, :]
+                    sums[j] = backend.gemm_acc(sums[j], tile, parts[i], trans_a=True)
                 bar.advance()
-    out = backend.to_numpy(result)
+    out = backend.to_numpy(backend.concat(sums, axis=0))
     return out[:, 0] if vector else out
 
 

@@ -14,8 +14,6 @@ from ..progress import phase
 __all__ = ["cholesky_solve", "solve_lower"]
 
 
-
-
 def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progress=None):
     """Solve ``L X = B`` (or ``L^T X = B``) with ``L`` in the lower tiles of ``storage``.
 
@@ -47,13 +45,9 @@ def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progre
             rhs = backend.astype(B[rows, :], work)
             rhs = backend.copy(rhs, fortran=True)
             others = range(i + 1, nt) if transpose else range(i)
-            for k in others:
-                if transpose:
-                    L = backend.astype(storage.tile(k, i), work)
-                    rhs = backend.subtract(rhs, L.T @ blocks[k])
-                else:
-                    L = backend.astype(storage.tile(i, k), work)
-                    rhs = backend.subtract(rhs, L @ blocks[k])
+            for k in others:  # rhs -= op(L_ik) X_k in place, with the backend's BLAS
+                L = backend.astype(storage.tile(k, i) if transpose else storage.tile(i, k), work)
+                rhs = backend.gemm_acc(rhs, L, blocks[k], trans_a=transpose, alpha=-1.0)
             diag = backend.astype(storage.tile(i, i), work)
             blocks[i] = backend.trsm_left_lower(diag, rhs, trans=transpose)
             bar.advance()

@@ -117,3 +117,15 @@ def test_auto_precision_on_the_gpu_is_float64(cuda):
     from kernelfit.backend import resolve_precision
 
     assert resolve_precision("auto", cuda) == "float64"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_gemm_acc_in_place(cuda, rng, dtype, trans_a):
+    A = rng.standard_normal((64, 120) if trans_a else (120, 64)).astype(dtype)
+    B = rng.standard_normal((64, 10)).astype(dtype)
+    C = rng.standard_normal((120, 10)).astype(dtype)
+    Ct = tile(cuda, C)
+    out = cuda.gemm_acc(Ct, tile(cuda, A), tile(cuda, B), trans_a=trans_a, alpha=-1.0)
+    assert out.data.ptr == Ct.data.ptr
+    np.testing.assert_allclose(cuda.to_numpy(out), C - (A.T if trans_a else A) @ B, **tol(dtype))
