@@ -267,8 +267,10 @@ def draw(results, path):
     screen = min((e["n_filters"] for e in entries), default=0)
     screened = sorted((e for e in entries if e["n_filters"] == screen),
                       key=lambda e: e["best"]["val_error"], reverse=True)
-    fig, (bars, curve) = plt.subplots(1, 2, figsize=(12, 0.9 + 0.32 * len(screened)),
-                                      gridspec_kw={"width_ratios": [3, 2]})
+    # At least 4 inches tall, so that a short screen leaves the curve readable.
+    fig, (bars, curve) = plt.subplots(1, 2, figsize=(12, max(4.0, 1.2 + 0.32 * len(screened))),
+                                      gridspec_kw={"width_ratios": [3, 2]},
+                                      layout="constrained")
     rows = np.arange(len(screened))
     unreg = [100 * e["best_unregularized"]["val_error"] if e["best_unregularized"] else np.nan
              for e in screened]
@@ -280,7 +282,7 @@ def draw(results, path):
     bars.set_xlim(left=max(0.0, low - 3))
     bars.set_xlabel(f"held-out error (%), {screen:,} filters")
     bars.grid(axis="x", alpha=0.3)
-    bars.legend(fontsize=8, loc="upper right")
+    bars.legend(fontsize=8, loc="lower right")
     by_name = {}
     for entry in entries:
         by_name.setdefault(entry["name"], []).append(entry)
@@ -290,13 +292,19 @@ def draw(results, path):
             continue
         group.sort(key=lambda e: e["n_filters"])
         x = [e["n_filters"] for e in group]
-        curve.plot(x, [100 * e["best"]["val_error"] for e in group], "-o", label=f"{name}")
-        curve.plot(x, [100 * e["best_unregularized"]["val_error"] for e in group], "--o",
-                   label=f"{name}, reg = 0")
+        best = [100 * e["best"]["val_error"] for e in group]
+        unreg = [100 * e["best_unregularized"]["val_error"] for e in group]
+        curve.plot(x, best, "-o", label=f"{name}, best (sigma, reg)")
+        curve.plot(x, unreg, "--o", label=f"{name}, reg = 0")
+        for xs, values in ((x, best), (x, unreg)):
+            for filters, value in zip(xs, values, strict=True):
+                curve.annotate(f"{value:.2f}", (filters, value), textcoords="offset points",
+                               xytext=(0, 6), ha="center", fontsize=7)
         drawn += 1
     if drawn:
         curve.set_xscale("log")
-        curve.legend(fontsize=8)
+        curve.margins(x=0.15, y=0.25)
+        curve.legend(fontsize=7, loc="upper right")
     else:
         curve.text(0.5, 0.5, "no setting run at more than one filter count yet",
                    ha="center", va="center", transform=curve.transAxes, fontsize=9)
@@ -306,7 +314,6 @@ def draw(results, path):
     fig.suptitle(f"Random-conv features on CIFAR-10: {results['n_fit']:,} fitted, "
                  f"{results['n_val']:,} held-out training images (test set unused)",
                  fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
