@@ -32,7 +32,7 @@ from kernelfit.backend import host_backend
 from kernelfit.linalg import PackedStorage, cholesky_solve
 from kernelfit.linalg.tile_matvec import tile_symmetric_matvec
 from kernelfit.phase_rates import memory_bandwidth
-from kernelfit.provenance import environment
+from kernelfit.provenance import run_record
 from kernelfit.results_io import write_json
 from kernelfit.tables import format_table
 
@@ -142,10 +142,7 @@ def main(argv=None) -> int:
           f"{r['max_relative_difference']:.1e}"] for r in rows],
         ["sweep", "n", "GB", "kernelfit GB/s", "NumPy-@ GB/s", "speedup",
          f"over copy {copy_gbs:.1f} GB/s", "max rel. diff"]))
-    versions, machine = environment()
-    record = {"command": " ".join(["python", *sys.argv]), "copy_gbs": copy_gbs, "rows": rows,
-              "versions": versions, "machine": machine,
-              "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    record = run_record(copy_gbs=copy_gbs, rows=rows)
     if args.out:
         write_json(record, args.out)
         print(f"wrote {args.out}")

@@ -8,10 +8,28 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
+import time
 
 import numpy as np
 
-__all__ = ["environment"]
+__all__ = ["environment", "run_record"]
+
+
+def run_record(**fields) -> dict:
+    """What a bench program writes: the command that ran, the date, :func:`environment`'s
+    versions and machine, then ``fields`` (e.g. ``rows=...``).
+
+    Returns
+    -------
+    dict
+        ``{"command": "python <argv>", "date": ..., "versions": ..., "machine": ...,
+        **fields}``, JSON-ready when ``fields`` are.
+    """
+    versions, machine = environment()
+    return {"command": " ".join(["python", *sys.argv]),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "versions": versions,
+            "machine": machine, **fields}
 
 
 def environment() -> tuple[dict, dict]:
