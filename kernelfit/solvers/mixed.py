@@ -47,6 +47,10 @@ class RefinementInfo:
     residuals_from : str
         What the float64 products by ``K`` were computed from: ``"data"``
         (matrix-free kernel blocks) or ``"stored kernel"`` (a kept copy of ``K``).
+    stop_reason : str
+        Why refinement stopped: ``"tolerance"`` (the residual is below ``tol``),
+        ``"stalled"`` (it stopped falling: the accuracy the float64 product with ``K``
+        and the factor allow; see :func:`refine`) or ``"max_iter"``.
     product_seconds, correction_seconds : float
         Time in the float64 products by ``K`` (one per residual) and in the
         corrections (triangular solves with the factor, one more than
@@ -58,15 +62,17 @@ class RefinementInfo:
     converged: bool = False
     final_residual: np.ndarray | None = None
     residuals_from: str = "data"
+    stop_reason: str = ""
     product_seconds: float = 0.0
     correction_seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready record: iterations, residuals, converged, residuals_from and the
-        seconds of products and corrections (no vector)."""
+        """JSON-ready record: iterations, residuals, converged, stop_reason,
+        residuals_from and the seconds of products and corrections (no vector)."""
         return {"iterations": int(self.iterations),
                 "residuals": [float(r) for r in self.residuals],
-                "converged": bool(self.converged), "residuals_from": self.residuals_from,
+                "converged": bool(self.converged), "stop_reason": self.stop_reason,
+                "residuals_from": self.residuals_from,
                 "product_seconds": float(self.product_seconds),
                 "correction_seconds": float(self.correction_seconds)}
 
@@ -104,7 +110,8 @@ def refine_solution(storage, X, Y, kernel, *, reg=0.0, tol=None, max_iter=10,
         At most this many corrections.
     min_gain : float, default 2
         Stop when a correction reduces the residual by less than this factor
-        (it has reached the accuracy the factor allows).
+        (it has reached the accuracy the factor allows), or, near ``tol``, when the
+        reduction collapses (:func:`_stop_reason`); ``info.stop_reason`` says which.
     device : {"auto", "cpu", "cuda"}
     progress : callable, optional
         Progress callback (phases ``solve`` and ``refine``).
@@ -187,6 +194,7 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
     tol = default_tol(Y64.shape[0]) if tol is None else tol
 
     info = RefinementInfo()
+    gains = []  # residual reductions of the corrections so far
     t0 = time.perf_counter()
     alpha = correction(Y64, progress)
     info.correction_seconds += time.perf_counter() - t0
@@ -198,11 +206,34 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
         gain = info.residuals[-1] / res if info.residuals and res > 0 else np.inf
         info.residuals.append(res)
         info.final_residual = R
-        if res <= tol or gain < min_gain or it == max_iter:
+        info.stop_reason = _stop_reason(res, gain, gains, tol, min_gain, it == max_iter)
+        if info.stop_reason:
             break
+        if np.isfinite(gain):
+            gains.append(gain)
         t0 = time.perf_counter()
         alpha += correction(R)
         info.correction_seconds += time.perf_counter() - t0
         info.iterations += 1
     info.converged = bool(info.residuals[-1] <= tol)
     return alpha, info
+
+
+#: A residual within this factor of ``tol`` whose reduction collapsed has stalled.
+STALL_WINDOW = 10.0
+
+
+def _stop_reason(res, gain, gains, tol, min_gain, last) -> str:
+    """Why refinement stops after a residual ``res`` that fell by ``gain`` ("" to go on).
+
+    Each correction divides the residual by about the same factor until the residual
+    reaches what the float64 product with ``K`` can resolve. It stalls there: the
+    reduction drops below ``min_gain``, or, within :data:`STALL_WINDOW` of ``tol``,
+    below the square root of the previous one (the steady reduction has collapsed, so
+    the next correction would only confirm the floor).
+    """
+    if res <= tol:
+        return "tolerance"
+    if gain < min_gain or (gains and res <= STALL_WINDOW * tol and gain < np.sqrt(gains[-1])):
+        return "stalled"
+    return "max_iter" if last else ""

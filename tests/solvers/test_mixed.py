@@ -169,3 +169,57 @@ def test_kernel_kept_on_disk_names_a_scratch_directory_it_cannot_create(tmp_path
                                       "copy of K"):
         kf.KernelRegressor(bandwidth=1.0, dtype="mixed", tile_size=100, keep_kernel="disk",
                            scratch_dir=blocker / "scratch").fit(X, Y)
+
+
+def fake_refinement(floor, contraction=0.02, tol=1e-13, n=50):
+    """``refine`` on a system whose product has a rounding floor: each correction divides
+    the error by ``1 / contraction`` and the computed residual never falls below ``floor``
+    (a deterministic stand-in for the float64 product with a kept ``K``)."""
+    from kernelfit.solvers.mixed import refine
+
+    target = np.ones((n, 1))
+    direction = np.linspace(1.0, 2.0, n)[:, None]
+    direction /= np.linalg.norm(direction)
+    products = []
+
+    def matvec(alpha):  # K = I, plus a rounding error of alternating sign (no fixed point)
+        products.append(1)
+        return alpha + (-1) ** len(products) * floor * np.linalg.norm(target) * direction
+
+    def correction(R, progress=None):  # an approximate inverse: leaves contraction of R
+        return (1 - contraction) * R
+
+    _, info = refine(correction, target, matvec, tol=tol)
+    return info, len(products)
+
+
+def test_refinement_stops_at_the_tolerance():
+    info, products = fake_refinement(floor=0.0)
+    assert info.stop_reason == "tolerance" and info.converged
+    assert info.residuals[-1] <= 1e-13 < info.residuals[-2]
+    assert products == len(info.residuals)
+
+
+def test_a_collapsed_reduction_near_the_tolerance_stops_as_stalled():
+    """Residuals 2e-2, 4e-4, 8e-6, ... fall 50-fold per step until they near the floor
+    3e-13 (three times tol); refinement stops at the first step within ten times tol that
+    gains less than the square root of the previous gain, without a step that only
+    confirms the floor."""
+    info, products = fake_refinement(floor=3e-13)
+    gains = np.array(info.residuals[:-1]) / np.array(info.residuals[1:])
+    assert info.stop_reason == "stalled" and not info.converged
+    assert gains[-1] < np.sqrt(gains[-2]) and info.residuals[-1] <= 10 * 1e-13
+    assert 3e-13 <= info.residuals[-1] <= 1e-12
+    assert all(g > 20 for g in gains[:-1])  # steady until the floor
+    assert products == len(info.residuals)
+
+
+def test_a_floor_far_above_the_tolerance_stops_on_min_gain():
+    info, _ = fake_refinement(floor=1e-8)
+    assert info.stop_reason == "stalled"
+    assert info.residuals[-2] / info.residuals[-1] < 2.0  # the min_gain rule, one step later
+
+
+def test_stop_reason_is_recorded():
+    info, _ = fake_refinement(floor=0.0)
+    assert info.to_dict()["stop_reason"] == "tolerance"
