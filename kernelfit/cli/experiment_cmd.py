@@ -225,6 +225,7 @@ def render(result, floors=None) -> str:
         ("test error", f"{100 * result.test_error:.2f}%"),
         ("RKHS norm", f"{result.rkhs_norm:.4g}"),
         ("relative residual", f"{result.relative_residual:.2e}"),
+        *_refinement_rows(result.config.get("refinement")),
         *_unregularized_rows(getattr(result, "unregularized", None)),
         ("solver / storage", f"{result.solver} / {result.storage} ({result.config['dtype']})"),
         *((("dtype auto", f"{result.config['dtype']}: {choice}"),)
@@ -237,6 +238,24 @@ def render(result, floors=None) -> str:
         ("peak memory", _memory_text(result)),
     ]
     return format_table(rows)
+
+
+#: How each ``RefinementInfo.stop_reason`` reads in the table.
+_STOPS = {"tolerance": "reached the tolerance {tol:.1e}",
+          "stalled": "stalled at what float64 products with K resolve (tolerance {tol:.1e})",
+          "max_iter": "stopped at the most corrections allowed (tolerance {tol:.1e})"}
+
+
+def _refinement_rows(refinement) -> list:
+    """Mixed precision: how many corrections, against what, and why they stopped."""
+    if not refinement:
+        return []
+    count, source = refinement["iterations"], refinement["residuals_from"]
+    text = f"{count} correction{'s' if count != 1 else ''}, residuals from the {source}"
+    stop = _STOPS.get(refinement.get("stop_reason", ""))
+    if stop is not None and "tol" in refinement:
+        text += "; " + stop.format(tol=refinement["tol"])
+    return [("refinement", text)]
 
 
 def _unregularized_rows(fit) -> list:

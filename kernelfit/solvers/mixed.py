@@ -47,6 +47,8 @@ class RefinementInfo:
     residuals_from : str
         What the float64 products by ``K`` were computed from: ``"data"``
         (matrix-free kernel blocks) or ``"stored kernel"`` (a kept copy of ``K``).
+    tol : float
+        The tolerance it ran with.
     stop_reason : str
         Why refinement stopped: ``"tolerance"`` (the residual is below ``tol``),
         ``"stalled"`` (it stopped falling: the accuracy the float64 product with ``K``
@@ -62,16 +64,18 @@ class RefinementInfo:
     converged: bool = False
     final_residual: np.ndarray | None = None
     residuals_from: str = "data"
+    tol: float = 0.0
     stop_reason: str = ""
     product_seconds: float = 0.0
     correction_seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready record: iterations, residuals, converged, stop_reason,
+        """JSON-ready record: iterations, residuals, converged, tol, stop_reason,
         residuals_from and the seconds of products and corrections (no vector)."""
         return {"iterations": int(self.iterations),
                 "residuals": [float(r) for r in self.residuals],
-                "converged": bool(self.converged), "stop_reason": self.stop_reason,
+                "converged": bool(self.converged), "tol": float(self.tol),
+                "stop_reason": self.stop_reason,
                 "residuals_from": self.residuals_from,
                 "product_seconds": float(self.product_seconds),
                 "correction_seconds": float(self.correction_seconds)}
@@ -193,7 +197,7 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
     y_norm = float(np.linalg.norm(Y64)) or 1.0
     tol = default_tol(Y64.shape[0]) if tol is None else tol
 
-    info = RefinementInfo()
+    info = RefinementInfo(tol=tol)
     gains = []  # residual reductions of the corrections so far
     t0 = time.perf_counter()
     alpha = correction(Y64, progress)

@@ -54,3 +54,18 @@ def test_floors_measured_for_a_small_run_are_positive():
     assert floors["gemm_size"] == 256 and floors["stream_bytes"] == 1 << 20
     for key in ("gemm_float64_gflops", "gemm_float32_gflops", "copy_gbs", "triad_gbs"):
         assert math.isfinite(floors[key]) and floors[key] > 0
+
+
+def test_the_refinement_row_says_how_many_corrections_and_why_they_stopped():
+    refinement = {"iterations": 7, "residuals": [1e-4, 3e-13], "residuals_from": "stored kernel",
+                  "product_seconds": 0.2, "correction_seconds": 0.05, "tol": 2.2e-13,
+                  "stop_reason": "stalled"}
+    table = render(result_with({"gram": 0.5}, solver="mixed", refinement=refinement))
+    line = next(line for line in table.splitlines() if line.startswith("refinement"))
+    assert "7 corrections, residuals from the stored kernel" in line
+    assert "stalled at what float64 products with K resolve (tolerance 2.2e-13)" in line
+    refinement.update(iterations=1, stop_reason="tolerance")
+    table = render(result_with({"gram": 0.5}, solver="mixed", refinement=refinement))
+    assert "1 correction, residuals from the stored kernel; reached the tolerance 2.2e-13" \
+        in table
+    assert "refinement" not in render(result_with({"gram": 0.5}))  # float64: no row
