@@ -39,6 +39,7 @@ from kernelfit.features.conv_gram import (
     encode_gflop,
     gram_gflop,
 )
+from kernelfit.features.conv_layout import POOLINGS
 from kernelfit.memory import parse_budget
 from kernelfit.phase_rates import gemm_rate
 from kernelfit.provenance import environment
@@ -114,7 +115,7 @@ def rate(seconds, gflop, gemm_gflops):
 
 
 def measure(images, n_filters, dtype, n_jobs, repeats, gemm_gflops,
-            n_whitening_patches=100_000):
+            n_whitening_patches=100_000, pooling="grid"):
     """One row: fit, then time the encoding, the Gram GEMMs and the streamed Gram.
 
     Parameters
@@ -133,6 +134,8 @@ def measure(images, n_filters, dtype, n_jobs, repeats, gemm_gflops,
         The machine's GEMM rate in ``dtype``.
     n_whitening_patches : int, default 100000
         Patches sampled to fit the whitening (the estimator's default; smaller in tests).
+    pooling : {"grid", "overlap2", "overlap3"}, default "grid"
+        The pooling layout (:data:`kernelfit.features.conv_layout.POOLINGS`).
 
     Returns
     -------
@@ -146,7 +149,7 @@ def measure(images, n_filters, dtype, n_jobs, repeats, gemm_gflops,
         than ``GRAM_TOLERANCE[dtype]`` (relative to its largest entry).
     """
     model = RandomConvFeatures(n_filters=n_filters, dtype=dtype, n_jobs=n_jobs, device="cpu",
-                               n_whitening_patches=n_whitening_patches)
+                               n_whitening_patches=n_whitening_patches, pooling=pooling)
     t0 = time.perf_counter()
     model.fit(images)
     fit_seconds = time.perf_counter() - t0
@@ -250,6 +253,8 @@ def main(argv=None):
     parser.add_argument("--gemm-repeats", type=int, default=3)
     parser.add_argument("--n-whitening-patches", type=int, default=100_000,
                         help="patches sampled to fit the whitening (the estimator's default)")
+    parser.add_argument("--pooling", choices=sorted(POOLINGS), default="grid",
+                        help="pooling layout (CIFAR-10's default in kernelfit: overlap3)")
     parser.add_argument("--out", default=None, help="JSON file for the results")
     args = parser.parse_args(argv)
     if argv is None:
@@ -265,7 +270,7 @@ def main(argv=None):
     versions, machine = environment()
     record = {"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "machine": machine, "versions": versions, "data": data_name,
-              "n_images": args.n_images, "dtype": args.dtype,
+              "n_images": args.n_images, "dtype": args.dtype, "pooling": args.pooling,
               "n_jobs": default_n_jobs(args.n_jobs), "repeats": args.repeats,
               "n_whitening_patches": args.n_whitening_patches,
               "gemm": {"size": args.gemm_size, "repeats": args.gemm_repeats,
@@ -273,7 +278,7 @@ def main(argv=None):
               "rows": []}
     for n_filters in args.filters:
         row = measure(images, n_filters, args.dtype, args.n_jobs, args.repeats, gemm_gflops,
-                      args.n_whitening_patches)
+                      args.n_whitening_patches, args.pooling)
         record["rows"].append(row)
         print(f"{n_filters} filters: encode {row['encode']['seconds']:.3f} s, gram "
               f"{row['gram']['seconds']:.3f} s, end to end {row['end_to_end']['seconds']:.3f} s, "
