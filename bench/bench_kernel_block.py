@@ -35,8 +35,7 @@ from kernelfit import host_kernel_blocks, kernels
 from kernelfit.backend import host_backend
 from kernelfit.gram_builder import gram, symmetric_matvec
 from kernelfit.linalg import PackedStorage
-from kernelfit.provenance import run_record
-from kernelfit.results_io import write_json
+from kernelfit.provenance import save_run
 
 BANDWIDTH = 5.0
 
@@ -252,10 +251,7 @@ def main(argv=None) -> int:
         for row in gram_phase_case(args.gram_n, args.d, args.gram_repeats, rng):
             rows.append(row)
             print_gram_row(row)
-    record = run_record(rows=rows, element_threads=host_kernel_blocks._element_threads())
-    if args.out:
-        write_json(record, args.out)
-        print(f"wrote {args.out}")
+    save_run(args.out, rows=rows, element_threads=host_kernel_blocks._element_threads())
     return 0
 
 

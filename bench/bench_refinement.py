@@ -33,8 +33,7 @@ from kernelfit.experiment_records import DEFAULT_BANDWIDTH
 from kernelfit.gram_builder import gram
 from kernelfit.linalg import PackedStorage, tiled_cholesky
 from kernelfit.linalg.tile_matvec import copy_tiles, tile_symmetric_matvec
-from kernelfit.provenance import run_record
-from kernelfit.results_io import write_json
+from kernelfit.provenance import save_run
 from kernelfit.solvers.mixed import default_tol, refine, tile_correction
 from kernelfit.tables import format_table
 
@@ -132,10 +131,7 @@ def main(argv=None) -> int:
                           f"{min(r['residuals']):.2e}", steps, f"{r['seconds']:.1f}"])
     print(format_table(table, ["n", "method", "tol", "products to tol", "best residual",
                                "residual per step", "seconds"]))
-    record = run_record(rows=rows)
-    if args.out:
-        write_json(record, args.out)
-        print(f"wrote {args.out}")
+    save_run(args.out, rows=rows)
     return 0
 
 

@@ -32,8 +32,7 @@ from kernelfit.backend import host_backend
 from kernelfit.linalg import PackedStorage, cholesky_solve
 from kernelfit.linalg.tile_matvec import tile_symmetric_matvec
 from kernelfit.phase_rates import memory_bandwidth
-from kernelfit.provenance import run_record
-from kernelfit.results_io import write_json
+from kernelfit.provenance import save_run
 from kernelfit.tables import format_table
 
 
@@ -142,10 +141,7 @@ def main(argv=None) -> int:
           f"{r['max_relative_difference']:.1e}"] for r in rows],
         ["sweep", "n", "GB", "kernelfit GB/s", "NumPy-@ GB/s", "speedup",
          f"over copy {copy_gbs:.1f} GB/s", "max rel. diff"]))
-    record = run_record(copy_gbs=copy_gbs, rows=rows)
-    if args.out:
-        write_json(record, args.out)
-        print(f"wrote {args.out}")
+    save_run(args.out, copy_gbs=copy_gbs, rows=rows)
     return 0
 
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-__all__ = ["environment", "run_record"]
+__all__ = ["environment", "run_record", "save_run"]
 
 
 def run_record(**fields) -> dict:
@@ -70,3 +70,15 @@ def environment() -> tuple[dict, dict]:
 
         machine["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
     return versions, machine
+
+
+def save_run(path, **fields) -> dict:
+    """:func:`run_record` of ``fields``, written atomically to ``path`` (if given) with a
+    line that says where; returns the record."""
+    from .results_io import write_json
+
+    record = run_record(**fields)
+    if path:
+        write_json(record, path)
+        print(f"wrote {path}")
+    return record

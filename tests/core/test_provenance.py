@@ -23,3 +23,14 @@ def test_run_record_is_the_command_the_environment_and_the_fields(monkeypatch):
     assert (record["versions"], record["machine"]) == environment()
     assert len(record["date"]) == len("2026-11-29 21:00:00")
     json.dumps(record)  # JSON-ready
+
+
+def test_save_run_writes_the_record_and_says_where(tmp_path, capsys):
+    from kernelfit.provenance import save_run
+
+    out = tmp_path / "run.json"
+    record = save_run(out, rows=[1, 2])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(record))
+    assert record["rows"] == [1, 2]
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    assert save_run(None, rows=[])["rows"] == [] and not capsys.readouterr().out
