@@ -34,16 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..features.feature_map_records import RUNTIME_PARAMS
 from ..features.whitening import ZCAWhitening
 from ..results_io import atomic_file, json_ready, write_json
 from .gram_bytes import read_gram_bytes, write_gram_bytes
 
-__all__ = ["RUNTIME_PARAMS", "CheckpointMismatchError", "GramCheckpoint", "data_fingerprint",
+__all__ = ["CheckpointMismatchError", "GramCheckpoint", "data_fingerprint",
            "gram_configuration"]
 
-#: Parameters of the feature map that change how it runs, not what it computes: left
-#: out of a checkpoint's configuration.
-RUNTIME_PARAMS = ("batch_size", "n_jobs", "device", "memory_budget", "progress")
 MANIFEST = "manifest.json"
 LOCK = "lock"
 FITTED = "fitted.npz"
@@ -308,8 +306,8 @@ def _lock(directory: Path):
 
 def gram_configuration(feature_map, X_train, y_train, X_test, tile, storage_dtype) -> dict:
     """What defines the accumulated Grams, for a checkpoint: the feature map's parameters
-    (not how it runs: :data:`RUNTIME_PARAMS`), a fingerprint of the images and labels,
-    sizes, dtypes and tile edge."""
+    (not how it runs: :data:`~kernelfit.features.feature_map_records.RUNTIME_PARAMS`),
+    a fingerprint of the images and labels, sizes, dtypes and tile edge."""
     params = {k: v for k, v in feature_map.get_params().items() if k not in RUNTIME_PARAMS}
     return {"feature_map": type(feature_map).__name__, **params,
             "data": data_fingerprint(X_train, y_train, X_test), "n_train": len(X_train),
