@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from .memory_usage import AnonymousPeak, peak_rss
+from .memory_usage import AnonymousPeak, ProcessCpu, peak_rss
 from .phase_rates import gemm_rate, memory_bandwidth, phase_rows
 
 __all__ = ["solve_benchmark"]
@@ -59,7 +59,7 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None) -> dict
     X = X.astype(np.float64 if dtype == "float64" else np.float32)
     backend.synchronize()
     t0 = time.perf_counter()
-    with AnonymousPeak() as anon:
+    with AnonymousPeak() as anon, ProcessCpu() as cpu:
         clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype, device=backend.device,
                                memory_budget=memory_budget).fit(X, y)
     backend.synchronize()
@@ -75,7 +75,7 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None) -> dict
     return {"seconds": total, "timings": t, "relative_residual": resid,
             "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
             "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": peak_rss(),
-            "peak_anon_rss": anon.peak, "resumed_panels": clf.resumed_panels_,
+            "peak_anon_rss": anon.peak, "cpu": cpu.to_dict(), "resumed_panels": clf.resumed_panels_,
             "solver": clf.solver_, "storage": clf.storage_,
             "n_features": int(X.shape[1]),
             "refinement": None if dtype != "mixed" else clf.refinement_.to_dict()}
@@ -87,10 +87,11 @@ def _child_sklearn(n, dtype, source) -> dict:
     X, y = _data(n, source)
     Y = np.eye(10)[y]
     t0 = time.perf_counter()
-    model = KernelRidge(kernel="rbf", gamma=1 / (2 * BANDWIDTH**2), alpha=SKLEARN_ALPHA)
-    model.fit(X, Y)
+    with ProcessCpu() as cpu:
+        model = KernelRidge(kernel="rbf", gamma=1 / (2 * BANDWIDTH**2), alpha=SKLEARN_ALPHA)
+        model.fit(X, Y)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "peak_rss": peak_rss()}
+    return {"seconds": seconds, "peak_rss": peak_rss(), "cpu": cpu.to_dict()}
 
 
 def _run_child(kind, n, dtype, source, timeout, device="cpu", memory_budget=None) -> dict:

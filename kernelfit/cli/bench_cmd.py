@@ -59,14 +59,23 @@ def format_row(row) -> str:
                 f"{format_bytes(ours['peak_rss'])}")
         if ours.get("storage", "packed") != "packed":
             text += f" ({ours['storage']}; anonymous peak {format_bytes(ours['peak_anon_rss'])})"
+        text += _system_time(ours)
     if sk.get("status") == "ok":
-        sk_text = f"sklearn {sk['seconds']:.1f} s peak {format_bytes(sk['peak_rss'])}"
+        sk_text = (f"sklearn {sk['seconds']:.1f} s peak {format_bytes(sk['peak_rss'])}"
+                   f"{_system_time(sk)}")
     elif "bytes_needed" in sk:
         sk_text = f"sklearn cannot run: needs {format_bytes(sk['bytes_needed'])}"
     else:
         sk_text = f"sklearn {sk.get('status', 'skipped')}"
     return (f"n={row['n']:6d} {row['dtype']:7s} GEMM {row['gemm_gflops']:5.0f} GF/s floor "
             f"{row['floor_seconds']:7.1f} s | {text} | {sk_text}")
+
+
+def _system_time(run) -> str:
+    """``; OS 1.2 CPU-s`` when the run recorded its CPU times: the operating system's share
+    (page faults of fresh memory), which no phase's floor includes."""
+    cpu = run.get("cpu")
+    return "" if not cpu else f"; OS {cpu['system_seconds']:.1f} CPU-s"
 
 
 def format_phases(row) -> list[str]:

@@ -1,9 +1,11 @@
 """Memory measurement: the sampled anonymous peak against the kernel's own counters."""
 
+import resource
+
 import numpy as np
 import pytest
 
-from kernelfit.memory_usage import AnonymousPeak, anonymous_rss, peak_rss
+from kernelfit.memory_usage import AnonymousPeak, ProcessCpu, anonymous_rss, peak_rss
 
 
 def status_kib(field):
@@ -57,3 +59,31 @@ def test_a_child_process_reports_its_own_peak_not_its_parents(run_python):
     assert reported < size / 2
     assert block.sum() == size // 8
     assert peak_rss() >= size
+
+
+def test_process_cpu_counts_the_faults_of_fresh_memory_against_getrusage():
+    """Touching fresh pages costs page faults; ProcessCpu reports them and the CPU time
+    as getrusage (the independent reference) sees them around the same work."""
+    size = 64 << 20
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    with ProcessCpu() as cpu:
+        block = np.empty(size // 8)
+        block[::512] = 1.0  # one write per 4 KiB page: every page faulted once
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    pages_touched = size // 4096
+    # Huge pages serve up to 512 small pages per fault; at least one fault per 2 MiB.
+    assert size // (2 << 20) <= cpu.minor_faults <= after.ru_minflt - before.ru_minflt
+    assert cpu.minor_faults <= pages_touched + 1000
+    assert 0 <= cpu.system_seconds <= after.ru_stime - before.ru_stime
+    assert 0 <= cpu.user_seconds <= after.ru_utime - before.ru_utime
+    assert cpu.to_dict() == {"user_seconds": cpu.user_seconds,
+                             "system_seconds": cpu.system_seconds,
+                             "minor_faults": cpu.minor_faults}
+    assert block[0] == 1.0
+
+
+def test_process_cpu_sees_no_faults_when_memory_is_already_touched():
+    block = np.ones(16 << 17)
+    with ProcessCpu() as cpu:
+        block[::512] = 2.0
+    assert cpu.minor_faults < 100
