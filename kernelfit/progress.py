@@ -44,6 +44,9 @@ class ProgressEvent:
         Seconds since the phase started.
     finished : bool
         True on the last event of the phase.
+    restored : float
+        The part of ``done`` restored (from a checkpoint) rather than done in
+        ``elapsed``; rates and time left count only the rest.
     """
 
     phase: str
@@ -52,6 +55,7 @@ class ProgressEvent:
     unit: str
     elapsed: float
     finished: bool = False
+    restored: float = 0.0
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -67,17 +71,24 @@ class Phase:
     unit: str = ""
     done: float = 0.0
     start: float = field(default_factory=time.perf_counter)
+    restored: float = 0.0
 
     def _emit(self, finished: bool = False) -> None:
         if self.callback is not None:
             elapsed = time.perf_counter() - self.start
-            self.callback(
-                ProgressEvent(self.name, self.done, self.total, self.unit, elapsed, finished)
-            )
+            self.callback(ProgressEvent(self.name, self.done, self.total, self.unit, elapsed,
+                                        finished, self.restored))
 
     def advance(self, amount: float = 1.0) -> None:
         """Record ``amount`` more units of work as done."""
         self.done += amount
+        self._emit()
+
+    def restore(self, amount: float) -> None:
+        """Record ``amount`` units as done before this run (e.g. read from a checkpoint):
+        they count in ``done`` but not in the rate at which the rest is expected."""
+        self.done += amount
+        self.restored += amount
         self._emit()
 
     def close(self) -> None:
@@ -151,6 +162,7 @@ class TqdmProgress:
         self._labels: dict[str, str] = {}
         self._runs: dict[str, int] = {}
         self._last_line: dict[str, float] = {}
+        self._restored: dict[str, float] = {}
 
     @property
     def _stream(self):
@@ -190,6 +202,7 @@ class TqdmProgress:
             )
             self._bars[event.phase] = bar
             _RENDERERS_WITH_BARS.add(self)
+        bar.initial = event.restored  # tqdm's rate and time left count from here
         bar.n = event.done
         bar.refresh()
         if event.finished:
@@ -202,7 +215,15 @@ class TqdmProgress:
         unit = f" {event.unit}" if event.unit else ""
         if event.finished:
             self._last_line.pop(event.phase, None)
+            self._restored.pop(event.phase, None)
             text = f"{label}: done, {event.done:.4g}{unit} in {_clock(event.elapsed)}"
+            if event.restored:
+                text += f" ({event.restored:.4g}{unit} of it restored)"
+        elif event.restored > self._restored.get(event.phase, 0.0):
+            self._restored[event.phase] = event.restored
+            text = f"{label}: {event.restored:.4g}{unit} restored, not recomputed"
+            if event.total > 0:
+                text += f" ({100 * event.restored / event.total:.0f}%)"
         elif last is None:
             self._last_line[event.phase] = now
             text = f"{label}: started, {event.total:.4g}{unit} to do"
@@ -212,8 +233,8 @@ class TqdmProgress:
             if event.total > 0:
                 text += f" ({100 * event.done / event.total:.0f}%)"
             text += f" after {_clock(event.elapsed)}"
-            if 0 < event.done < event.total:
-                left = event.elapsed * (event.total - event.done) / event.done
+            if event.restored < event.done < event.total:
+                left = event.elapsed * (event.total - event.done) / (event.done - event.restored)
                 text += f", about {_clock(left)} left"
         else:
             return

@@ -237,7 +237,8 @@ def accumulate_feature_grams(
     total += sum(gram_gflop(sizes[a], sizes[b], per_filter * n_filters, a == b, tile)
                  for a, b in products)
     with phase(progress, "randconv gram", total=total, unit="GFLOP") as bar:
-        bar.advance(total * min(done, n_filters) / n_filters)  # restored, not recomputed
+        if done:
+            bar.restore(total * min(done, n_filters) / n_filters)
         for start in range(done, n_filters, chunk):
             stop = min(n_filters, start + chunk)
             encoder = make_encoder(start, stop)

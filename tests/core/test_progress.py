@@ -131,3 +131,36 @@ def test_a_terminal_of_width_zero_gets_lines_not_empty_bars():
         os.close(master)
         os.close(slave)
     assert written.replace("\r\n", "\n").splitlines()[0] == "gram: started, 2 blocks to do"
+
+
+def test_work_restored_from_a_checkpoint_is_not_counted_in_the_time_left():
+    """A resumed phase: 60 of 100 units restored in no time, then 10 done in 10 s. The
+    rest (30) takes about 30 s at the run's own rate, not 30 * 10 / 70 s."""
+    log = io.StringIO()
+    renderer = TqdmProgress(file=log, interval=0.0)
+    renderer(ProgressEvent("randconv gram", 0, 100, "GFLOP", 0.0))
+    renderer(ProgressEvent("randconv gram", 60, 100, "GFLOP", 0.01, restored=60))
+    renderer(ProgressEvent("randconv gram", 70, 100, "GFLOP", 10.0, restored=60))
+    renderer(ProgressEvent("randconv gram", 100, 100, "GFLOP", 40.0, True, restored=60))
+    lines = log.getvalue().splitlines()
+    assert lines[1] == "randconv gram: 60 GFLOP restored, not recomputed (60%)"
+    assert lines[2] == "randconv gram: 70/100 GFLOP (70%) after 10.0 s, about 30.0 s left"
+    assert lines[3] == "randconv gram: done, 100 GFLOP in 40.0 s (60 GFLOP of it restored)"
+
+
+def test_phase_restore_counts_in_done_and_in_restored():
+    events = []
+    with phase(events.append, "gram", total=10, unit="tiles") as bar:
+        bar.restore(4)
+        bar.advance(2)
+    assert [(e.done, e.restored) for e in events] == [(0, 0), (4, 4), (6, 4), (6, 4)]
+
+
+def test_a_terminal_bar_rates_only_the_work_of_this_run():
+    term = Terminal()
+    renderer = TqdmProgress(file=term)
+    renderer(ProgressEvent("gram", 0, 100, "GFLOP", 0.0))
+    renderer(ProgressEvent("gram", 90, 100, "GFLOP", 0.0, restored=90))
+    assert renderer._bars["gram"].initial == 90
+    assert renderer._bars["gram"].format_dict["initial"] == 90
+    end_progress_lines()

@@ -278,3 +278,31 @@ def test_one_run_at_a_time(tmp_path):
     assert (f"RuntimeError: checkpoint directory {tmp_path} is in use by another run; "
             "expected one run per checkpoint directory") in child.stderr
     holder.close()
+
+
+def test_a_resume_reports_the_restored_work_apart_from_the_new(tmp_path, monkeypatch,
+                                                              uninterrupted):
+    """Progress of a resumed accumulation: the chunks read back are restored work, so the
+    time left is priced from the chunks computed in this run only."""
+    save = checkpoint_module.GramCheckpoint.save
+
+    def save_then_stop(self, filters_done, *args):
+        save(self, filters_done, *args)
+        if filters_done == CHUNK:
+            raise KeyboardInterrupt  # stopped after the first chunk was saved
+
+    monkeypatch.setattr(checkpoint_module.GramCheckpoint, "save", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        solve(tmp_path)
+    monkeypatch.setattr(checkpoint_module.GramCheckpoint, "save", save)
+    events = []
+    resumed = solve(tmp_path, progress=events.append)
+    gram = [e for e in events if e.phase == "randconv gram"]
+    assert resumed.resumed_filters == CHUNK
+    assert_same(resumed, uninterrupted)
+    assert gram[0].done == 0 and gram[0].restored == 0
+    restored = gram[1].restored
+    assert restored == gram[1].done and 0 < restored < gram[1].total
+    assert restored == pytest.approx(gram[1].total * CHUNK / N_FILTERS, rel=0.05)
+    assert all(e.restored == restored for e in gram[1:])
+    assert gram[-1].finished and gram[-1].done == pytest.approx(gram[-1].total)
