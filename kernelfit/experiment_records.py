@@ -66,6 +66,9 @@ class ExperimentResult:
     parameter after the data set's and the class's defaults (``{"name": "randconv",
     "params": {...}}``, :func:`kernelfit.features.feature_map_records.feature_map_record`;
     None on pixels), where ``config["feature_params"]`` holds only what was asked for.
+    ``cpu`` holds the run's CPU seconds, its own and the operating system's on its
+    behalf (page faults of fresh memory, file I/O), and its minor page faults
+    (:class:`kernelfit.memory_usage.ProcessCpu`).
     """
 
     config: dict
@@ -89,6 +92,7 @@ class ExperimentResult:
     unregularized: dict | None = None
     resumed_filters: int | None = None
     feature_map: dict | None = None
+    cpu: dict | None = None
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (see ``kernelfit/schemas/experiment.schema.json``)."""

@@ -31,7 +31,7 @@ from .experiment_setup import (
 from .gram_builder import kernel_matvec
 from .kernels import make_kernel
 from .memory import parse_budget
-from .memory_usage import AnonymousPeak, peak_rss
+from .memory_usage import AnonymousPeak, ProcessCpu, peak_rss
 from .model_selection import AUTO_BANDWIDTH_FACTORS, select_bandwidth
 from .progress import phase
 from .provenance import environment
@@ -162,9 +162,10 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         A bad ``dtype`` or ``reg``, ``reg="auto"`` without a streamed feature map, or a
         kernel or Dask setting the streamed path does not support (before loading data).
     """
-    with AnonymousPeak() as anonymous:
+    with AnonymousPeak() as anonymous, ProcessCpu() as cpu:
         result = _run_experiment(config, progress)
     result.peak_anonymous_bytes = anonymous.peak
+    result.cpu = cpu.to_dict()
     return result
 
 

@@ -236,8 +236,16 @@ def render(result, floors=None) -> str:
         ("time: total", f"{sum(t.values()):.1f} s"),
         *_phase_table_rows(result, floors),
         ("peak memory", _memory_text(result)),
+        *((("CPU time", _cpu_text(cpu)),) if (cpu := getattr(result, "cpu", None)) else ()),
     ]
     return format_table(rows)
+
+
+def _cpu_text(cpu: dict) -> str:
+    """The run's CPU seconds, its own and the operating system's (all threads)."""
+    return (f"{cpu['user_seconds']:.1f} s in kernelfit and its libraries, "
+            f"{cpu['system_seconds']:.1f} s in the operating system (page faults of fresh "
+            f"memory, file I/O), all threads")
 
 
 #: How each ``RefinementInfo.stop_reason`` reads in the table.

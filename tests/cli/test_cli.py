@@ -104,6 +104,10 @@ def test_results_table_shows_the_chosen_reg():
     assert "anonymous" not in render(result)  # not measured: not claimed
     result.peak_anonymous_bytes = 2**30
     assert "anonymous 1.07 GB" in render(result)
+    assert "CPU time" not in render(result)  # not measured: no row
+    result.cpu = {"user_seconds": 12.25, "system_seconds": 3.5, "minor_faults": 10}
+    assert "12.2 s in kernelfit and its libraries, 3.5 s in the operating system" \
+        in render(result)
 
 
 def test_missing_data_lists_what_to_put_where(tmp_path, capsys, monkeypatch):

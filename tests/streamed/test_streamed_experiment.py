@@ -72,7 +72,11 @@ def test_auto_reg_reports_the_interpolant_from_the_same_gram(loads, monkeypatch)
     jsonschema.validate(record, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**record, "unregularized": {**zero, "test_error": 2.0}}, schema)
+    assert record["cpu"]["user_seconds"] > 0 and record["cpu"]["minor_faults"] > 0
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**record, "cpu": {**record["cpu"], "system_seconds": -1}}, schema)
     table = render(result)
+    assert "in the operating system" in table
     assert f"{100 * zero['test_error']:.2f}%" in table.split("reg 0: train / test error")[1]
     assert "reg 0: RKHS norm" in table and "reg 0: relative residual" in table
 
