@@ -32,6 +32,13 @@ def register(sub) -> None:
                    help="print the steps and their expected durations, run nothing")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing; write REPORT.md from the results already in DIR")
+    p.add_argument("--checkpoint-dir", default=None, metavar="PATH",
+                   help="where the random-conv steps checkpoint their streamed Gram after "
+                   "every filter chunk (default DIR/checkpoints; for --full's 32,000 filters "
+                   "7.2 GB, twice that while a chunk is saved): a stopped run resumes "
+                   "mid-Gram, the linear-kernel step reuses the Gaussian step's Gram, a "
+                   "checkpoint of the same configuration placed there is adopted, and each "
+                   "is deleted once the steps that use it have their results")
     p.add_argument("--data-dir", default=None, help="where the data set files are")
     p.add_argument("--no-download", action="store_true", help="never download data")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -45,5 +52,5 @@ def run(args) -> int:
     result = run_reproduction(
         args.mode, args.out, device=args.device, data_dir=args.data_dir,
         download=not args.no_download, quiet=args.quiet, dry_run=args.dry_run,
-        report_only=args.report_only)
+        report_only=args.report_only, checkpoint_dir=args.checkpoint_dir)
     return 1 if result.failed else 0

@@ -4,6 +4,8 @@
 * :mod:`~kernelfit.reproduce.store` -- stored results, reused when their
   configuration matches;
 * :mod:`~kernelfit.reproduce.estimate` -- expected durations from measured rates;
+* :mod:`~kernelfit.reproduce.gram_checkpoints` -- where the random-conv steps
+  checkpoint their streamed Gram (shared, adopted, deleted after), and its disk;
 * :mod:`~kernelfit.reproduce.runner` -- runs the steps through the same code as
   the individual commands;
 * :mod:`~kernelfit.reproduce.report`, :mod:`~kernelfit.reproduce.plots` --

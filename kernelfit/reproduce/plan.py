@@ -15,14 +15,27 @@ Scales:
 
 Choices that differ from the paper are stated where they are made:
 
-* Random-convolution features use :data:`FULL_FILTERS` filters, not 32,000:
-  the 32,000-filter Gram over 50,000 images is about 2.6e15 flops of
-  convolution and GEMM, weeks on a 2-core CPU.
-* The CIFAR-10 solves run in float32 (the residual is reported): their float64
-  refinement passes cost as much as the whole factorization again at
-  d = 3,072; at n <= 20,000 float32 and float64 gave the same test error. The
-  Gabor solve runs in float64 (packed, 14.4 GB at 60,000): its Gram at the
-  validated bandwidth is not positive definite in float32.
+* Random-convolution features use the paper's 32,000 filters
+  (:data:`FULL_FILTERS`). Measured on this machine (a 2-core AMD EPYC): their
+  features and Gram over 50,000 training and 10,000 test images are 2.38e6 GFLOP
+  (18 features per filter with the 3 x 3 overlapping pooling), about 160 GFLOP/s
+  end to end, so 4-5 hours; then two float32 Cholesky factorizations of the
+  50,000-point system (the held-out ridge and reg 0) of about 210 s each (213 s
+  and 211 s in the 4,000-filter run, ``bench/results/cifar10-randconv-4000-overlap3.json``,
+  3,474 s in all). The streamed Gram is checkpointed after every filter chunk
+  (:mod:`kernelfit.reproduce.gram_checkpoints`), so a stopped reproduction resumes
+  mid-Gram, and the linear-kernel step solves from the same Gram.
+* The CIFAR-10 pixel solve runs in float32 (the residual is reported): its
+  float64 refinement passes are matrix-free products from the data, which cost as
+  much as the whole factorization again at d = 3,072; at n <= 20,000 float32 and
+  float64 gave the same test error. The random-conv steps run ``mixed``, what
+  ``--dtype auto`` gives them on a CPU: their refinement multiplies by the float32
+  ``K`` kept in memory instead (about 32 s per solve against 212 s for the
+  factorization in the 4,000-filter run, residuals 6.4e-12 and 7.8e-12 instead of
+  float32's 1e-4 to 1e-3), and their Gram is the same float32 Gram, so a checkpoint
+  or a record of ``kernelfit cifar10 --features randconv`` with the default dtype
+  serves the step. The Gabor solve runs in float64 (packed, 14.4 GB at 60,000):
+  its Gram at the validated bandwidth is not positive definite in float32.
 * Feature-map bandwidths are chosen by ``bandwidth="auto"``: held-out
   validation on the training set, never the test set; so is the ridge term
   of the "random-conv features + l2" row (``reg="auto"``).
@@ -38,13 +51,16 @@ from dataclasses import dataclass, field
 
 from ..experiment_records import ExperimentConfig
 
-__all__ = ["FULL_FILTERS", "MODES", "RANDCONV_L2_REG", "ROW_SOURCES", "Step",
-           "experiment_command", "plan"]
+__all__ = ["FULL_FILTERS", "MODES", "RANDCONV_DTYPE", "RANDCONV_L2_REG", "ROW_SOURCES", "Step",
+           "experiment_argv", "experiment_command", "plan", "record_command"]
 
 MODES = ("smoke", "quick", "full")
 
-#: Random-convolution filters in the full run (the paper: 32,000).
-FULL_FILTERS = 1000
+#: Random-convolution filters in the full run: the paper's 32,000.
+FULL_FILTERS = 32000
+
+#: Solve dtype of the random-conv steps: what ``--dtype auto`` gives them on a CPU.
+RANDCONV_DTYPE = "mixed"
 
 #: Ridge term of the "random-conv features + l2" row: chosen on a held-out part of
 #: the training set (:mod:`kernelfit.model_selection.regularization`), never the test set.
@@ -156,15 +172,17 @@ def plan(mode: str, device: str = "auto", on_gpu: bool = False) -> list[Step]:
         _experiment("cifar10-randconv", "CIFAR-10, random-conv features, reg 0 and + l2",
                     "headline", dataset="cifar10", features="randconv", reg=RANDCONV_L2_REG,
                     feature_params={"n_filters": s["filters"]}, n_train=s["cifar"],
-                    n_test=n_test, dtype="float32", device=device,
+                    n_test=n_test, dtype=RANDCONV_DTYPE, device=device,
                     report_rows=(("cifar10-randconv", "unregularized"),
                                  ("cifar10-randconv-l2", "result"))),
         # Which kernel on the features: the linear one (needs a ridge, see
-        # kernelfit.model_selection.regularization) against the Gaussian rows above.
+        # kernelfit.model_selection.regularization) against the Gaussian rows above. Its
+        # Gram is the step above's (a checkpoint does not record the kernel): the runner
+        # gives both one checkpoint, so this step only solves.
         _experiment("cifar10-randconv-linear", "CIFAR-10, random-conv features, linear kernel",
                     "headline", dataset="cifar10", features="randconv", kernel="linear",
                     reg="auto", feature_params={"n_filters": s["filters"]}, n_train=s["cifar"],
-                    n_test=n_test, dtype="float32", device=device),
+                    n_test=n_test, dtype=RANDCONV_DTYPE, device=device),
     ]
     sweep = []
     for n in s["sweep"]:
@@ -218,9 +236,9 @@ def _nets_steps(mode: str, device: str, on_gpu: bool) -> list[Step]:
     return steps
 
 
-def experiment_command(config: ExperimentConfig) -> str:
-    """The ``kernelfit`` command line that runs ``config`` on its own."""
-    parts = ["kernelfit", config.dataset, "--kernel", config.kernel]
+def experiment_argv(config: ExperimentConfig) -> list[str]:
+    """The ``kernelfit`` arguments (after ``kernelfit``) that run ``config`` on its own."""
+    parts = [config.dataset, "--kernel", config.kernel]
     if config.bandwidth is not None:
         parts += ["--bandwidth", str(config.bandwidth)]
     if config.reg:
@@ -238,4 +256,26 @@ def experiment_command(config: ExperimentConfig) -> str:
         parts += ["--dtype", config.dtype]
     if config.device != "auto":
         parts += ["--device", config.device]
-    return " ".join(parts)
+    if config.checkpoint_dir is not None:
+        parts += ["--checkpoint-dir", str(config.checkpoint_dir)]
+    return parts
+
+
+def experiment_command(config: ExperimentConfig) -> str:
+    """The ``kernelfit`` command line that runs ``config`` on its own (shell-quoted)."""
+    import shlex
+
+    return shlex.join(["kernelfit", *experiment_argv(config)])
+
+
+def record_command(record: dict) -> str:
+    """The command of a stored kernel record: its own ``command``, or (a ``kernelfit ...
+    --json`` record placed in the folder) the one its configuration gives,
+    ``--checkpoint-dir`` included."""
+    from dataclasses import fields
+
+    if record.get("command") or not isinstance(record.get("config"), dict):
+        return str(record.get("command"))
+    names = {f.name for f in fields(ExperimentConfig)}
+    return experiment_command(ExperimentConfig(**{k: v for k, v in record["config"].items()
+                                                  if k in names}))

@@ -15,7 +15,7 @@ from ..memory import format_bytes
 from ..results_io import write_text
 from ..tables import markdown_table
 from .paper import PAPER_KERNEL, PAPER_TABLE1
-from .plan import FULL_FILTERS
+from .plan import FULL_FILTERS, record_command
 from .plots import plot_error_vs_n, plot_norm_vs_n
 
 __all__ = ["write_report"]
@@ -77,6 +77,8 @@ def _details(record, fit: dict, source: str, shared_with: list) -> list:
         params = (record.get("feature_map") or {}).get("params", {})
         filters = params.get("n_filters", config["feature_params"].get("n_filters"))
         details.append(f"{filters or record['n_features'] // 8:,} filters")
+        if record.get("resumed_filters"):
+            details.append(f"Gram of {record['resumed_filters']:,} filters from a checkpoint")
         details += [f"{name} {params[key]}" for key, name in (
             ("pooling", "pooling"), ("alpha", "alpha"), ("whitening_epsilon", "ZCA epsilon"))
             if key in params]
@@ -296,7 +298,8 @@ def write_report(store, steps, mode: str, result) -> Path:
              "setting and hardware"),
             _kernel_rows(steps, records)),
         f"Random-convolution rows use {FULL_FILTERS:,} filters in a full run (the paper: "
-        "32,000; see `kernelfit/reproduce/plan.py` for why) and fewer in quick runs. "
+        "32,000) and fewer in quick runs; a row whose Gram came from a checkpoint says how "
+        "many filters it restored, and its time counts only what that run computed. "
         "The random-conv interpolant and its + l2 row come from one run (`--reg auto`): one "
         "streamed Gram, factorized for the held-out ridge and again for reg 0; each row's "
         "time is the phases the two share plus its own solve, and the peak memory is the "
@@ -337,7 +340,7 @@ def write_report(store, steps, mode: str, result) -> Path:
     for step in steps:
         record = records.get(step.name)
         if record is not None:
-            out.append(f"- `{step.name}`: `{record.get('command')}`")
+            out.append(f"- `{step.name}`: `{record_command(record)}`")
     out += ["", "## Machine and versions", "", *_environment(records), ""]
     missing = {**{name: f"skipped: {why}" for name, why in result.skipped_reasons.items()},
                **{name: f"failed: {why}" for name, why in result.failed.items()}}

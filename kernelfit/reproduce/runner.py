@@ -8,6 +8,11 @@ reproduction. The others run their own command (``kernelfit randomize ...``) in 
 child process too (the reproduction never imports the CLI). A step that fails is
 recorded and the run goes on to the next; the report lists it, and the exit
 status says so.
+
+A random-conv step gets a Gram checkpoint directory
+(:mod:`kernelfit.reproduce.gram_checkpoints`): a stopped run resumes its Gram after
+the last filter chunk saved, the steps of one Gram share it, and it is deleted once
+they all have their results.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from pathlib import Path
 
 from ..memory import format_bytes
 from .estimate import estimate_seconds, measure_rates
-from .plan import experiment_command, plan
+from .gram_checkpoints import (
+    CHECKPOINTS,
+    discard_finished,
+    disk_shortfalls,
+    filters_ready,
+    with_gram_checkpoints,
+)
+from .plan import experiment_argv, experiment_command, plan
 from .store import ResultStore
 
 __all__ = ["Reproduction", "format_duration", "run_child", "run_reproduction"]
@@ -77,7 +89,8 @@ def _on_gpu(device: str) -> bool:
 
 def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
                      download: bool = True, quiet: bool = False, echo=print,
-                     dry_run: bool = False, report_only: bool = False) -> Reproduction:
+                     dry_run: bool = False, report_only: bool = False,
+                     checkpoint_dir=None) -> Reproduction:
     """Run (or reuse) every step of ``mode`` into ``out`` and write ``out/REPORT.md``.
 
     Parameters
@@ -99,6 +112,9 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     report_only : bool, default False
         Run nothing: write the report from the stored results (steps without
         one are listed as not run).
+    checkpoint_dir : str or Path, optional
+        Where the random-conv steps keep their Gram checkpoints (default
+        ``out/checkpoints``); a checkpoint already there for a step's Gram is resumed.
 
     Returns
     -------
@@ -107,7 +123,9 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
     from .report import write_report
 
     store = ResultStore(out)
-    steps = plan(mode, device, on_gpu=_on_gpu(device))
+    steps = with_gram_checkpoints(
+        plan(mode, device, on_gpu=_on_gpu(device)),
+        store.root / CHECKPOINTS if checkpoint_dir is None else Path(checkpoint_dir))
     has_torch = importlib.util.find_spec("torch") is not None
     result = Reproduction(out=store.root)
     todo, lines, stale = [], [], {}
@@ -135,6 +153,12 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
         result.skipped += [s.name for s in todo]
         todo = []
     else:
+        refused = disk_shortfalls(todo, echo)
+        for step in [s for s in todo if s.name in refused]:
+            result.skipped.append(step.name)
+            result.skipped_reasons[step.name] = refused[step.name]
+            lines.append((step.name, "skipped", "not enough disk for its Gram checkpoint"))
+        todo = [s for s in todo if s.name not in refused]
         _echo_plan(echo, mode, store, todo, lines)
         if dry_run:
             return result
@@ -159,9 +183,17 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
         result.ran.append(step.name)
         echo(f"  done in {format_duration(record['wall_seconds'])}{_step_summary(record)}; "
              f"wrote {path}")
+        _discard_checkpoints(steps, store, echo)
+    if not report_only:  # also those whose steps all had stored results
+        _discard_checkpoints(steps, store, echo)
     result.report = write_report(store, steps, mode, result)
     echo(f"wrote {result.report}")
     return result
+
+
+def _discard_checkpoints(steps, store: ResultStore, echo) -> None:
+    for removed in discard_finished(steps, store):
+        echo(f"removed the Gram checkpoint {removed}: every step that uses it has its result")
 
 
 def _echo_plan(echo, mode: str, store: ResultStore, todo: list, lines: list) -> None:
@@ -169,7 +201,9 @@ def _echo_plan(echo, mode: str, store: ResultStore, todo: list, lines: list) -> 
     from ..tables import format_table
 
     rates = measure_rates()
-    seconds = {step.name: estimate_seconds(step, rates) for step in todo}
+    ready = filters_ready(todo)
+    seconds = {step.name: estimate_seconds(step, rates, ready.get(step.name, 0))
+               for step in todo}
     lines = lines + [(name, "to run", format_duration(t)) for name, t in seconds.items()]
     echo(format_table(lines, headers=("step", "status", "expected time")))
     echo(f"kernelfit reproduce --{mode}: {len(todo)} steps to run, expected about "
@@ -226,7 +260,7 @@ def _run_experiment(step, store: ResultStore, data_dir, download: bool, quiet: b
     """``kernelfit DATASET ... --result-file`` in a child process; returns its record."""
     command = experiment_command(step.config)
     partial = store.root / "results" / f".{step.name}.partial.json"
-    argv = [sys.executable, "-m", "kernelfit.cli", *command.split()[1:], "--result-file",
+    argv = [sys.executable, "-m", "kernelfit.cli", *experiment_argv(step.config), "--result-file",
             str(partial), *_data_flags(data_dir, download, quiet)]
     try:
         status = run_child(argv)

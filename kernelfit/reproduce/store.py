@@ -7,7 +7,10 @@ Layout of the reproduction folder ``DIR``:
   ``kernelfit mnist --json`` writes) plus the ``command`` that reruns it;
 * ``DIR/steps/<step>.json`` -- a sub-command step: its arguments and outputs;
 * ``DIR/nets/`` -- what those sub-commands write;
-* ``DIR/plots/``, ``DIR/REPORT.md`` -- generated from the above.
+* ``DIR/plots/``, ``DIR/REPORT.md`` -- generated from the above;
+* ``DIR/checkpoints/<name>/`` -- while a random-conv step's result is not written, its
+  streamed Gram checkpoint (:mod:`kernelfit.reproduce.gram_checkpoints`; elsewhere with
+  ``--checkpoint-dir``).
 
 A kernel record is reused when its stored configuration equals the step's on
 every field that changes the result (:data:`RESULT_FIELDS`), so the output of
@@ -38,9 +41,11 @@ from ..results_io import write_json
 __all__ = ["RESULT_FIELDS", "UNRECORDED_FEATURE_MAPS_TRUSTED", "ResultStore"]
 
 #: Configuration fields that define a kernel result (where the data was read
-#: from, whether downloading was allowed, and where the tiles lived, do not).
+#: from, whether downloading was allowed, and where the tiles and the Gram
+#: checkpoints lived, do not).
 RESULT_FIELDS = tuple(f.name for f in fields(ExperimentConfig)
-                      if f.name not in ("data_dir", "download", "storage", "scratch_dir"))
+                      if f.name not in ("data_dir", "download", "storage", "scratch_dir",
+                                        "checkpoint_dir"))
 
 
 #: Feature maps whose records without a ``feature_map`` entry are still reused: the

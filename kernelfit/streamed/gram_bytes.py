@@ -6,7 +6,8 @@ tiles in storage order (:func:`kernelfit.tile_walk.tile_pairs`), each tile's row
 after the other; a dense array (NumPy, ``np.memmap`` or on a device) as its rows, in
 blocks of at most :data:`BLOCK_BYTES`. Device arrays are copied explicitly through the
 backend, one tile or row block at a time. :mod:`kernelfit.streamed.checkpoint` uses
-both functions for its ``gram-<filters done>.bin`` files.
+both functions for its ``gram-<filters done>.bin`` files, whose size
+:func:`state_file_bytes` gives beforehand (for the disk checks of ``kernelfit reproduce``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..tile_walk import tile_pairs
 
-__all__ = ["BLOCK_BYTES", "read_gram_bytes", "write_gram_bytes"]
+__all__ = ["BLOCK_BYTES", "read_gram_bytes", "state_file_bytes", "write_gram_bytes"]
 
 #: Bytes written or read at a time for dense outputs.
 BLOCK_BYTES = 64 << 20
@@ -80,3 +81,25 @@ def read_gram_bytes(handle, out, backend) -> None:
         block = np.empty((min(step, out.shape[0] - r0), *out.shape[1:]), out.dtype)
         handle.readinto(memoryview(block).cast("B"))
         out[r0 : r0 + step] = backend.asarray(block) if not isinstance(out, np.ndarray) else block
+
+
+def state_file_bytes(n: int, m: int, tile: int, itemsize: int) -> int:
+    """Bytes of one checkpoint state file, known before any Gram is accumulated.
+
+    Parameters
+    ----------
+    n, m : int
+        Training and test images.
+    tile : int
+        Edge of the training Gram's tiles.
+    itemsize : int
+        Bytes per Gram entry (4 for float32).
+
+    Returns
+    -------
+    int
+        The training Gram's lower tiles and the ``m x n`` cross Gram at ``itemsize``
+        bytes an entry, then the ``n + m`` squared feature norms in float64.
+    """
+    lower = sum(pair.shape[0] * pair.shape[1] for pair in tile_pairs(int(n), int(tile)))
+    return (lower + int(m) * int(n)) * int(itemsize) + (int(n) + int(m)) * 8

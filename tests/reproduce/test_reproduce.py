@@ -68,6 +68,7 @@ def test_smoke_run_keeps_no_checkpoints_and_no_working_files(smoke):
     assert status == 0
     assert not list(out.rglob("*.pt"))
     assert not list(out.rglob(".*.partial.json"))
+    assert not (out / "checkpoints").exists()  # the random-conv Gram's, once both ran
 
 
 def test_smoke_results_match_the_experiment_schema_and_carry_their_command(smoke):
@@ -126,6 +127,10 @@ def test_the_l2_row_chooses_its_reg_on_held_out_training_data(smoke):
     store = ResultStore(out)
     assert store.load(smoke_step) is not None
     assert store.load(replace(smoke_step, config=replace(smoke_step.config, reg=0.1))) is None
+    # where its Gram checkpoint was kept does not change the result
+    assert record["config"]["checkpoint_dir"].endswith("cifar10-randconv-8-n200-m200")
+    assert store.load(replace(smoke_step, config=replace(smoke_step.config,
+                                                         checkpoint_dir="/elsewhere")))
 
 
 @needs_mnist
