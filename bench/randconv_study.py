@@ -21,10 +21,11 @@ Settings (``--stage screen``) vary one choice of today's defaults at a time: poo
 (quadrants, 2 x 2 windows of 14 / stride 13, 3 x 3 windows of 15 / stride 6), the ZCA
 epsilon, the threshold alpha, the feature standardization (2,000 images, all fit
 images, off) and the filter kind. ``--stage combine`` takes the best value of each
-choice (only where it beat the defaults) into one setting; ``--stage curve`` runs that
-setting at more filters. Every finished setting is written to the JSON at once, and a
-rerun skips the settings already there with the same configuration: a killed study
-resumes where it stopped.
+choice (only where it beat the defaults) into one setting (the contrast-normalization
+settings, which move two parameters together, are screened but not combined); ``--stage
+curve`` runs that setting at more filters. Every finished setting is written to the
+JSON at once, and a rerun skips the settings already there with the same configuration:
+a killed study resumes where it stopped.
 
     KERNELFIT_DATA=../shared/data python bench/randconv_study.py \\
         --out bench/results/randconv-study.json --plot bench/results/randconv-study.png
@@ -75,6 +76,19 @@ SCREEN = [
     ("overlap3+alpha=2", {"pooling": "overlap3", "alpha": 2.0}),
     ("overlap3+alpha=1+zca_eps=1", {"pooling": "overlap3", "alpha": 1.0,
                                     "whitening_epsilon": 1.0}),
+    # Contrast normalization weakened or off, as in the group's later random-feature code
+    # (raw pixels). CIFAR-10 patches have a mean variance of about 1,500 (squared pixel
+    # values): with contrast epsilon 1e3 only high-contrast patches are scaled down; with
+    # 1e6 none are (patches only centred). The ZCA epsilon shrinks with the whitened
+    # patches' variance, about 0.5 and 1.5e-3 of the default's, so the whitening keeps
+    # its strength; alpha 1 still thresholds unit-variance whitened responses.
+    ("overlap3+alpha=1+contrast=1e3", {"pooling": "overlap3", "alpha": 1.0,
+                                       "contrast_epsilon": 1e3, "whitening_epsilon": 0.5}),
+    ("overlap3+alpha=1+contrast=off", {"pooling": "overlap3", "alpha": 1.0,
+                                       "contrast_epsilon": 1e6, "whitening_epsilon": 1.5e-3}),
+    ("overlap3+alpha=1+contrast=off+zca_eps/10", {"pooling": "overlap3", "alpha": 1.0,
+                                                  "contrast_epsilon": 1e6,
+                                                  "whitening_epsilon": 1.5e-4}),
 ]
 
 #: The parameter each screened choice changes (for the combined setting).
