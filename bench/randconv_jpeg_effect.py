@@ -32,9 +32,10 @@ import sys
 import time
 
 import numpy as np
-from randconv_study import SCREEN, feature_params, load_split, log, score_grid
+from randconv_settings import SCREEN
+from randconv_study import feature_params, gram_and_scores, load_split, log
 
-from kernelfit.features import DATASET_DEFAULTS, RandomConvFeatures
+from kernelfit.features import DATASET_DEFAULTS
 from kernelfit.provenance import save_run
 from kernelfit.results_io import json_ready
 from kernelfit.tables import format_table
@@ -157,22 +158,16 @@ def run_quality(quality, given, labels, args, entries):
     images = given if quality is None else jpeg_round_trip(given, quality)
     change = np.abs(images.astype(np.int16) - given.astype(np.int16))
     encoded = time.perf_counter()
-    feature_map = RandomConvFeatures(**params, device="cpu").fit(images[: args.n_fit])
-    fitted = time.perf_counter()
-    G, norms, _ = feature_map.accumulate_gram(images)
-    gram_done = time.perf_counter()
-    median, rows = score_grid(G, norms, labels, args.n_fit, args.bandwidth_factors, args.regs)
-    del G
+    n_features, median, rows, seconds = gram_and_scores(params, images, labels, args)
     scored = [r for r in rows if r["val_error"] is not None]
     interpolant = next((r for r in scored if r["kernel"] == "gaussian x1" and r["reg"] == 0),
                        None)
     entries[key] = {
         "quality": quality, "mean_abs_change": float(change.mean()),
-        "max_abs_change": int(change.max()), "n_features": int(feature_map.n_features_out_),
+        "max_abs_change": int(change.max()), "n_features": n_features,
         "median_bandwidth": median, "interpolant": interpolant,
         "best": min(scored, key=lambda r: (r["val_error"], -r["reg"])), "rows": rows,
-        "seconds": {"round_trip": encoded - start, "fit": fitted - encoded,
-                    "gram": gram_done - fitted, "solves": time.perf_counter() - gram_done},
+        "seconds": {"round_trip": encoded - start, **seconds},
     }
     log(f"{key}: best {100 * entries[key]['best']['val_error']:.2f}%; "
         f"{time.perf_counter() - start:.0f} s")

@@ -41,6 +41,7 @@ import time
 import warnings
 
 import numpy as np
+from randconv_settings import BASELINE, FACTORS, SCREEN
 
 from kernelfit.features import (
     RandomConvFeatures,
@@ -50,49 +51,6 @@ from kernelfit.features import (
 from kernelfit.results_io import write_json
 from kernelfit.solvers import solve
 from kernelfit.solvers.targets import one_hot
-
-#: Today's defaults of ``kernelfit cifar10 --features randconv``.
-BASELINE = {"pooling": "grid", "whitening_epsilon": 0.1, "alpha": 0.25,
-            "n_standardize_images": 2000, "standardize": True, "filter_kind": "patches"}
-
-#: One choice varied at a time, as (name, changed parameters).
-SCREEN = [
-    ("baseline", {}),
-    ("pooling=overlap3", {"pooling": "overlap3"}),
-    ("pooling=overlap2", {"pooling": "overlap2"}),
-    ("zca_eps=1e-2", {"whitening_epsilon": 1e-2}),
-    ("zca_eps=1e-3", {"whitening_epsilon": 1e-3}),
-    ("zca_eps=1e-5", {"whitening_epsilon": 1e-5}),
-    ("alpha=0.1", {"alpha": 0.1}),
-    ("alpha=0.5", {"alpha": 0.5}),
-    ("alpha=1", {"alpha": 1.0}),
-    ("standardize=all", {"n_standardize_images": None}),
-    ("standardize=off", {"standardize": False}),
-    ("filters=gaussian", {"filter_kind": "gaussian"}),
-    ("overlap3+alpha=0.5", {"pooling": "overlap3", "alpha": 0.5}),
-    ("overlap3+alpha=1", {"pooling": "overlap3", "alpha": 1.0}),
-    # Past the edges of the first grid, where its trends pointed.
-    ("zca_eps=1", {"whitening_epsilon": 1.0}),
-    ("overlap3+alpha=2", {"pooling": "overlap3", "alpha": 2.0}),
-    ("overlap3+alpha=1+zca_eps=1", {"pooling": "overlap3", "alpha": 1.0,
-                                    "whitening_epsilon": 1.0}),
-    # Contrast normalization weakened or off, as in the group's later random-feature code
-    # (raw pixels). CIFAR-10 patches have a mean variance of about 1,500 (squared pixel
-    # values): with contrast epsilon 1e3 only high-contrast patches are scaled down; with
-    # 1e6 none are (patches only centred). The ZCA epsilon shrinks with the whitened
-    # patches' variance, about 0.5 and 1.5e-3 of the default's, so the whitening keeps
-    # its strength; alpha 1 still thresholds unit-variance whitened responses.
-    ("overlap3+alpha=1+contrast=1e3", {"pooling": "overlap3", "alpha": 1.0,
-                                       "contrast_epsilon": 1e3, "whitening_epsilon": 0.5}),
-    ("overlap3+alpha=1+contrast=off", {"pooling": "overlap3", "alpha": 1.0,
-                                       "contrast_epsilon": 1e6, "whitening_epsilon": 1.5e-3}),
-    ("overlap3+alpha=1+contrast=off+zca_eps/10", {"pooling": "overlap3", "alpha": 1.0,
-                                                  "contrast_epsilon": 1e6,
-                                                  "whitening_epsilon": 1.5e-4}),
-]
-
-#: The parameter each screened choice changes (for the combined setting).
-FACTORS = ("pooling", "whitening_epsilon", "alpha", "standardize", "filter_kind")
 
 
 def parse_args(argv):
@@ -209,30 +167,39 @@ def run_setting(name, changes, n_filters, images, labels, args, results):
         return results["settings"][key]
     log(f"{key}: features {json.dumps(changes)}")
     start = time.perf_counter()
-    feature_map = RandomConvFeatures(**params, device="cpu").fit(images[: args.n_fit])
-    fitted = time.perf_counter()
-    G, norms, _ = feature_map.accumulate_gram(images)
-    gram_done = time.perf_counter()
-    median, rows = score_grid(G, norms, labels, args.n_fit, args.bandwidth_factors, args.regs)
-    del G
+    n_features, median, rows, seconds = gram_and_scores(params, images, labels, args)
     scored = [r for r in rows if r["val_error"] is not None]
     best = min(scored, key=lambda r: (r["val_error"], -r["reg"]))
     unregularized = [r for r in scored if r["reg"] == 0 and r["kernel"] != "linear"]
     entry = {
         "name": name, "n_filters": n_filters, "changes": changes, "config": config,
         "command": results.get("command"),
-        "n_features": int(feature_map.n_features_out_), "median_bandwidth": median,
-        "best": best,
+        "n_features": n_features, "median_bandwidth": median, "best": best,
         "best_unregularized": min(unregularized, key=lambda r: r["val_error"], default=None),
-        "rows": rows,
-        "seconds": {"fit": fitted - start, "gram": gram_done - fitted,
-                    "solves": time.perf_counter() - gram_done},
+        "rows": rows, "seconds": seconds,
     }
     results["settings"][key] = entry
     write_json(results, args.out)
     log(f"{key}: best {100 * best['val_error']:.2f}% ({best['kernel']}, reg {best['reg']:g}); "
         f"{time.perf_counter() - start:.0f} s")
     return entry
+
+
+def gram_and_scores(params, images, labels, args):
+    """Fit the feature map on the fitted images, stream the linear Gram of all of them
+    once and score the (kernel, reg) grid (:func:`score_grid`).
+
+    Returns the feature count, the median bandwidth, the grid's rows and the seconds of
+    the three steps (``fit``, ``gram``, ``solves``)."""
+    start = time.perf_counter()
+    feature_map = RandomConvFeatures(**params, device="cpu").fit(images[: args.n_fit])
+    fitted = time.perf_counter()
+    G, norms, _ = feature_map.accumulate_gram(images)
+    gram_done = time.perf_counter()
+    median, rows = score_grid(G, norms, labels, args.n_fit, args.bandwidth_factors, args.regs)
+    seconds = {"fit": fitted - start, "gram": gram_done - fitted,
+               "solves": time.perf_counter() - gram_done}
+    return int(feature_map.n_features_out_), median, rows, seconds
 
 
 def combined_changes(results, n_filters):

@@ -95,13 +95,20 @@ def tol(dtype) -> dict:
 @pytest.fixture(scope="session")
 def load_bench():
     """``load_bench(name)`` imports the program ``bench/<name>.py`` as a module
-    (bench/ is not a package)."""
+    (bench/ is not a package); its imports of sibling programs resolve as when it runs
+    as a script, with bench/ first on the path."""
     import importlib.util
+    import sys
 
     def load(name: str):
+        bench = str(REPO / "bench")
         spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        sys.path.insert(0, bench)
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(bench)
         return module
 
     return load
