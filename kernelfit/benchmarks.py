@@ -16,6 +16,11 @@ the same run so that ratios are fair on a noisy machine:
 Where both run at the same n, ``mixed_over_float64`` is mixed's time over float64's.
 Each row's ``phases`` give every phase's work, rate and floor
 (:mod:`kernelfit.phase_rates`), with the copy bandwidth measured at the start of the run.
+Each fit records its CPU seconds and the operating system's share (page faults of fresh
+memory). With ``warm=True`` the child fits a second time, on memory the process has
+already touched: ``kernelfit["warm"]`` and the row's ``warm_over_floor`` and
+``warm_phases`` separate the code's own distance from the floor from the cost of fresh
+memory, which on a virtual machine can be a large part of a first fit.
 
 ``kernelfit bench solve`` and ``bench/bench_solve.py`` are its faces.
 """
@@ -49,21 +54,33 @@ def _data(n: int, source: str):
     return rng.random((n, 784)) * 0.3, rng.integers(0, 10, n)
 
 
-def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None) -> dict:
-    from .backend import resolve_device
+def _fit_once(X, y, dtype, backend, memory_budget):
+    """One timed fit: the classifier, its wall time, anonymous peak and CPU times."""
     from .estimators import KernelClassifier
-    from .solvers import KernelGramSource, encode_targets, measure_solution
 
-    backend = resolve_device(device)
-    X, y = _data(n, source)
-    X = X.astype(np.float64 if dtype == "float64" else np.float32)
     backend.synchronize()
     t0 = time.perf_counter()
     with AnonymousPeak() as anon, ProcessCpu() as cpu:
         clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype, device=backend.device,
                                memory_budget=memory_budget).fit(X, y)
     backend.synchronize()
-    total = time.perf_counter() - t0
+    return clf, time.perf_counter() - t0, anon, cpu
+
+
+def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None, warm=False) -> dict:
+    from .backend import resolve_device
+    from .solvers import KernelGramSource, encode_targets, measure_solution
+
+    backend = resolve_device(device)
+    X, y = _data(n, source)
+    X = X.astype(np.float64 if dtype == "float64" else np.float32)
+    clf, total, anon, cpu = _fit_once(X, y, dtype, backend, memory_budget)
+    warm_fit = None
+    if warm:  # again, on pages this process has touched (and freed) once already
+        again, seconds, _, warm_cpu = _fit_once(X, y, dtype, backend, memory_budget)
+        warm_fit = {"seconds": seconds, "timings": dict(again.timings_),
+                    "cpu": warm_cpu.to_dict()}
+        del again
     # Mixed: K alpha from the last refinement residual; else one float64 product on the
     # device (the pipeline copies the n x c result to the host explicitly).
     solution = measure_solution(clf.solution_, KernelGramSource(X, clf.kernel_, device=backend),
@@ -78,7 +95,8 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None) -> dict
             "peak_anon_rss": anon.peak, "cpu": cpu.to_dict(), "resumed_panels": clf.resumed_panels_,
             "solver": clf.solver_, "storage": clf.storage_,
             "n_features": int(X.shape[1]),
-            "refinement": None if dtype != "mixed" else clf.refinement_.to_dict()}
+            "refinement": None if dtype != "mixed" else clf.refinement_.to_dict(),
+            "warm": warm_fit}
 
 
 def _child_sklearn(n, dtype, source) -> dict:
@@ -94,9 +112,10 @@ def _child_sklearn(n, dtype, source) -> dict:
     return {"seconds": seconds, "peak_rss": peak_rss(), "cpu": cpu.to_dict()}
 
 
-def _run_child(kind, n, dtype, source, timeout, device="cpu", memory_budget=None) -> dict:
+def _run_child(kind, n, dtype, source, timeout, device="cpu", memory_budget=None,
+               warm=False) -> dict:
     cmd = [sys.executable, "-m", "kernelfit.benchmarks", kind, str(n), dtype, source, device,
-           str(memory_budget or "")]
+           str(memory_budget or ""), "warm" if warm else ""]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -114,7 +133,8 @@ def sklearn_bytes_needed(n: int, d: int = 784) -> int:
 
 
 def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklearn=True,
-                    timeout=7200, report=None, device="cpu", memory_budget=None) -> list[dict]:
+                    timeout=7200, report=None, device="cpu", memory_budget=None,
+                    warm=False) -> list[dict]:
     """Run the benchmark; returns one row per (n, dtype).
 
     Parameters
@@ -133,6 +153,8 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
         Where kernelfit solves and where the GEMM rate of the floor is measured.
     memory_budget : int or str, optional
         Passed to kernelfit (default: a share of the free memory of the device).
+    warm : bool, default False
+        Fit a second time in the same child and report it as ``warm`` (see above).
     """
     from .backend import resolve_device
     from .memory import available_memory
@@ -154,7 +176,8 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
         for dtype in dtypes:
             rate = gemm_rate(np.float64 if dtype == "float64" else np.float32, device=device)
             rate64 = rate if dtype == "float64" else gemm_rate(np.float64, device=device)
-            ours = _run_child("kernelfit", n, dtype, source, timeout, device, memory_budget)
+            ours = _run_child("kernelfit", n, dtype, source, timeout, device, memory_budget,
+                              warm)
             row = {"n": n, "dtype": dtype, "device": device, "memory_budget": memory_budget,
                    "gemm_gflops": rate, "floor_seconds": flops / rate / 1e9,
                    "float64_gemm_gflops": rate64, "float64_floor_seconds": flops / rate64 / 1e9,
@@ -164,6 +187,10 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
                 row["phases"] = _phases(row, ours, dtype, rate, rate64)
                 row["time_over_floor"] = ours["seconds"] / row["floor_seconds"]
                 row["time_over_float64_floor"] = ours["seconds"] / row["float64_floor_seconds"]
+                if ours.get("warm"):
+                    warm_run = {**ours, "timings": ours["warm"]["timings"]}
+                    row["warm_phases"] = _phases(row, warm_run, dtype, rate, rate64)
+                    row["warm_over_floor"] = ours["warm"]["seconds"] / row["floor_seconds"]
                 if sk and sk.get("status") == "ok":
                     row["speedup_vs_sklearn"] = sk["seconds"] / ours["seconds"]
                     row["memory_vs_sklearn"] = ours["peak_rss"] / sk["peak_rss"]
@@ -193,5 +220,6 @@ def _phases(row, ours, dtype, rate, rate64) -> list[dict]:
 if __name__ == "__main__":
     kind, n, dtype, source = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     child = {"kernelfit": _child_kernelfit, "sklearn": _child_sklearn}[kind]
-    options = (sys.argv[5], sys.argv[6] or None) if kind == "kernelfit" else ()
+    options = (sys.argv[5], sys.argv[6] or None, sys.argv[7] == "warm") \
+        if kind == "kernelfit" else ()
     print(json.dumps(child(n, dtype, source, *options)))

@@ -38,6 +38,11 @@ def register(sub) -> None:
     s.add_argument("--memory-budget", default=None, metavar="BYTES",
                    help="kernelfit's memory budget, e.g. 100GiB (default: a share of the "
                    "device's free memory)")
+    s.add_argument("--warm", action="store_true",
+                   help="fit kernelfit a second time in the same process and report that "
+                   "fit too: memory the process already touched costs no fresh page faults, "
+                   "so the two times separate the code's distance from the floor from the "
+                   "cost of fresh memory")
     s.add_argument("--json", default="bench/results/solve.json", metavar="PATH",
                    help="where the rows, versions and machine are written")
     s.set_defaults(func=run)
@@ -60,6 +65,9 @@ def format_row(row) -> str:
         if ours.get("storage", "packed") != "packed":
             text += f" ({ours['storage']}; anonymous peak {format_bytes(ours['peak_anon_rss'])})"
         text += _system_time(ours)
+        if ours.get("warm"):
+            text += (f"; warm {ours['warm']['seconds']:.1f} s ({row['warm_over_floor']:.2f}x "
+                     f"floor{_system_time(ours['warm'])})")
     if sk.get("status") == "ok":
         sk_text = (f"sklearn {sk['seconds']:.1f} s peak {format_bytes(sk['peak_rss'])}"
                    f"{_system_time(sk)}")
@@ -82,8 +90,13 @@ def format_phases(row) -> list[str]:
     """The row's per-phase table (work, rate, floor), indented under its line."""
     from ..phase_rates import format_phase_rows
 
-    return ["    " + line for line in format_phase_rows(row.get("phases") or [])] \
-        if row.get("phases") else []
+    if not row.get("phases"):
+        return []
+    lines = ["    " + line for line in format_phase_rows(row["phases"])]
+    if row.get("warm_phases"):
+        lines += ["    warm fit (memory touched before):"]
+        lines += ["    " + line for line in format_phase_rows(row["warm_phases"])]
+    return lines
 
 
 def _print_row(row) -> None:
@@ -100,7 +113,7 @@ def run(args) -> int:
 
     rows = solve_benchmark(args.n, args.dtype, source=args.data, sklearn=not args.no_sklearn,
                            device=args.device, memory_budget=args.memory_budget,
-                           report=_print_row)
+                           warm=args.warm, report=_print_row)
     versions, machine = environment()
     write_json({
         "command": "kernelfit " + " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d %H:%M"),

@@ -51,6 +51,24 @@ def test_rows_compare_kernelfit_sklearn_and_both_floors(small_gemm):
         mixed["kernelfit"]["seconds"] / f64["kernelfit"]["seconds"])
 
 
+def test_a_warm_fit_is_timed_in_the_same_child_after_the_first(small_gemm):
+    rows = benchmarks.solve_benchmark([300], ("float64", "mixed"), source="synthetic",
+                                      sklearn=False, warm=True)
+    for row in rows:
+        warm = row["kernelfit"]["warm"]
+        assert warm["seconds"] > 0 and warm["cpu"]["user_seconds"] > 0
+        assert set(warm["timings"]) >= {"gram", "cholesky", "solve"}
+        assert "residual" not in warm["timings"]  # measured once, on the first fit
+        assert row["warm_over_floor"] == pytest.approx(warm["seconds"] / row["floor_seconds"])
+        assert [p["phase"] for p in row["warm_phases"]] == [
+            p["phase"] for p in row["phases"] if p["phase"] != "residual"]
+        assert f"; warm {warm['seconds']:.1f} s" in format_row(row)
+        assert "    warm fit (memory touched before):" in format_phases(row)
+    cold = benchmarks.solve_benchmark([300], ("float64",), source="synthetic", sklearn=False)
+    assert cold[0]["kernelfit"]["warm"] is None and "warm_phases" not in cold[0]
+    assert "warm" not in format_row(cold[0])
+
+
 def test_sklearn_that_cannot_fit_is_reported_with_the_memory_it_needs(small_gemm, monkeypatch):
     import kernelfit.memory
 
