@@ -17,7 +17,9 @@ its Gram after the last filter chunk saved instead of from the start:
 
 As with the networks' checkpoints (``DIR/nets/checkpoints``), a directory is deleted
 once every step that uses it has its result stored (:func:`discard_finished`); until
-then it is kept, a failed step included. A link is removed, never what it points to.
+then it is kept, a failed step included. A link is removed, never what it points to;
+a directory only when it holds a Gram checkpoint that no run has locked, and only the
+checkpoint's own files (anything else in it keeps it).
 
 A state file holds the training Gram's lower tiles, the cross Gram and the norms
 (:func:`~kernelfit.streamed.gram_bytes.state_file_bytes`: 7.2 GB at 32,000 filters
@@ -189,12 +191,15 @@ def disk_shortfalls(todo, echo) -> dict:
 
 
 def discard_finished(steps, store) -> list[str]:
-    """Delete each checkpoint whose steps all have a stored result; what was removed.
+    """Delete each checkpoint whose steps all have a stored result; one line per checkpoint
+    removed or kept.
 
-    A link is removed and its target kept. The default ``DIR/checkpoints`` folder goes
-    too when left empty.
+    A link is removed and its target kept. A directory is deleted only when it holds a
+    Gram checkpoint and no run holds its lock, and then only the checkpoint's own files:
+    a directory with other files in it is kept, saying which. The default
+    ``DIR/checkpoints`` folder goes too when left empty.
     """
-    removed = []
+    lines = []
     for directory, group in _groups(steps).items():
         if not (directory.is_symlink() or directory.exists()):
             continue
@@ -203,12 +208,47 @@ def discard_finished(steps, store) -> list[str]:
         if directory.is_symlink():
             target = directory.resolve()
             directory.unlink()
-            removed.append(f"the link {directory} (the checkpoint it points to, {target}, "
-                           "is kept)")
+            lines.append(f"removed the link {directory} to the Gram checkpoint {target} "
+                         "(the checkpoint itself is kept): every step that uses it has its "
+                         "result")
         else:
-            shutil.rmtree(directory, ignore_errors=True)
-            removed.append(str(directory))
+            lines.append(_delete_checkpoint(directory))
         if directory.parent == store.root / CHECKPOINTS:
             with contextlib.suppress(OSError):  # other checkpoints are still there
                 directory.parent.rmdir()
-    return removed
+    return lines
+
+
+def _is_checkpoint_file(name: str) -> bool:
+    """A file that :class:`~kernelfit.streamed.checkpoint.GramCheckpoint` writes."""
+    from ..streamed.checkpoint import FITTED, LOCK, MANIFEST
+
+    return (name in (MANIFEST, LOCK, FITTED)
+            or (name.startswith("gram-") and name.endswith(".bin"))
+            or (name.startswith(".") and name.endswith(".tmp")))
+
+
+def _delete_checkpoint(directory: Path) -> str:
+    """Delete the Gram checkpoint in ``directory`` under its lock; what was done."""
+    import fcntl
+
+    if "config" not in _manifest(directory):
+        return (f"kept {directory}: expected a Gram checkpoint there, found no readable "
+                "manifest.json")
+    with open(directory / "lock", "a+") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return f"kept the Gram checkpoint {directory}: another run is using it"
+        others = sorted(p.name for p in directory.iterdir()
+                        if not (_is_checkpoint_file(p.name) and (p.is_file() or p.is_symlink())))
+        if others:
+            return (f"kept {directory}: every step that uses it has its result, but it also "
+                    f"holds {', '.join(others)}, which a Gram checkpoint does not write")
+        try:
+            for path in directory.iterdir():
+                path.unlink()
+            directory.rmdir()
+        except OSError as exc:
+            return f"could not delete the Gram checkpoint {directory}: {exc}"
+    return f"removed the Gram checkpoint {directory}: every step that uses it has its result"

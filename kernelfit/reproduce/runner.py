@@ -128,7 +128,7 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
         store.root / CHECKPOINTS if checkpoint_dir is None else Path(checkpoint_dir))
     has_torch = importlib.util.find_spec("torch") is not None
     result = Reproduction(out=store.root)
-    todo, lines, stale = [], [], {}
+    todo, lines, stale, said = [], [], {}, set()
     for step in steps:
         record, why = store.match(step)
         if why is not None:
@@ -183,17 +183,20 @@ def run_reproduction(mode: str, out, *, device: str = "auto", data_dir=None,
         result.ran.append(step.name)
         echo(f"  done in {format_duration(record['wall_seconds'])}{_step_summary(record)}; "
              f"wrote {path}")
-        _discard_checkpoints(steps, store, echo)
+        _discard_checkpoints(steps, store, echo, said)
     if not report_only:  # also those whose steps all had stored results
-        _discard_checkpoints(steps, store, echo)
+        _discard_checkpoints(steps, store, echo, said)
     result.report = write_report(store, steps, mode, result)
     echo(f"wrote {result.report}")
     return result
 
 
-def _discard_checkpoints(steps, store: ResultStore, echo) -> None:
-    for removed in discard_finished(steps, store):
-        echo(f"removed the Gram checkpoint {removed}: every step that uses it has its result")
+def _discard_checkpoints(steps, store: ResultStore, echo, said: set) -> None:
+    """Delete the Gram checkpoints no step needs any more; each line said once."""
+    for line in discard_finished(steps, store):
+        if line not in said:
+            said.add(line)
+            echo(line)
 
 
 def _echo_plan(echo, mode: str, store: ResultStore, todo: list, lines: list) -> None:
