@@ -79,7 +79,8 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None, warm=Fa
     if warm:  # again, on pages this process has touched (and freed) once already
         again, seconds, _, warm_cpu = _fit_once(X, y, dtype, backend, memory_budget)
         warm_fit = {"seconds": seconds, "timings": dict(again.timings_),
-                    "cpu": warm_cpu.to_dict()}
+                    "cpu": warm_cpu.to_dict(),
+                    "refinement": None if dtype != "mixed" else again.refinement_.to_dict()}
         del again
     # Mixed: K alpha from the last refinement residual; else one float64 product on the
     # device (the pipeline copies the n x c result to the host explicitly).
@@ -188,7 +189,8 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
                 row["time_over_floor"] = ours["seconds"] / row["floor_seconds"]
                 row["time_over_float64_floor"] = ours["seconds"] / row["float64_floor_seconds"]
                 if ours.get("warm"):
-                    warm_run = {**ours, "timings": ours["warm"]["timings"]}
+                    warm_run = {**ours, "timings": ours["warm"]["timings"],
+                                "refinement": ours["warm"]["refinement"]}
                     row["warm_phases"] = _phases(row, warm_run, dtype, rate, rate64)
                     row["warm_over_floor"] = ours["warm"]["seconds"] / row["floor_seconds"]
                 if sk and sk.get("status") == "ok":

@@ -62,6 +62,13 @@ def test_a_warm_fit_is_timed_in_the_same_child_after_the_first(small_gemm):
         assert row["warm_over_floor"] == pytest.approx(warm["seconds"] / row["floor_seconds"])
         assert [p["phase"] for p in row["warm_phases"]] == [
             p["phase"] for p in row["phases"] if p["phase"] != "residual"]
+        if row["dtype"] == "mixed":  # the warm fit's own refinement, not the first one's
+            assert warm["refinement"] != row["kernelfit"]["refinement"]
+            refinement = next(p for p in row["warm_phases"] if p["phase"] == "refinement")
+            assert refinement["seconds"] == pytest.approx(
+                warm["refinement"]["product_seconds"], rel=1e-9)
+        else:
+            assert warm["refinement"] is None
         assert f"; warm {warm['seconds']:.1f} s" in format_row(row)
         assert "    warm fit (memory touched before):" in format_phases(row)
     cold = benchmarks.solve_benchmark([300], ("float64",), source="synthetic", sklearn=False)
