@@ -129,7 +129,8 @@ def parse_args(argv):
     if args.filters < 1:
         parser.error(f"--filters must be at least 1; found {args.filters}")
     if min(args.bandwidth_factors) <= 0 or min(args.regs) < 0:
-        parser.error("bandwidth factors must be > 0 and regs >= 0")
+        parser.error(f"--bandwidth-factors must be > 0 and --regs >= 0; found "
+                     f"{args.bandwidth_factors} and {args.regs}")
     args.qualities = sorted(set(args.qualities), reverse=True)
     args.bandwidth_factors = sorted({*args.bandwidth_factors, 1.0})
     args.regs = sorted({*args.regs, 0.0})
@@ -190,6 +191,22 @@ def slopes(entries):
         result[which] = (float(np.polyfit(*np.array(points).T, 1)[0])
                          if len(changes) >= 2 else None)
     return result
+
+
+def format_slopes(slopes):
+    """``interpolant +0.69, best +0.70 percentage points`` (``-`` where there is none)."""
+    return ", ".join(f"{which} {'-' if slope is None else f'{slope:+.2f}'}"
+                     for which, slope in slopes.items()) + " percentage points"
+
+
+def config_differences(stored, current):
+    """``name (in the file X, now Y)`` for each setting or feature parameter that differs."""
+    def flat(config):
+        return {**{k: v for k, v in config.items() if k != "params"}, **config.get("params", {})}
+
+    old, new = flat(stored), flat(current)
+    return [f"{key} (in the file {old.get(key)!r}, now {new.get(key)!r})"
+            for key in sorted({*old, *new}) if old.get(key) != new.get(key)]
 
 
 def print_table(entries):
@@ -270,9 +287,10 @@ def main(argv=None):
     if os.path.exists(args.out):
         with open(args.out) as handle:
             earlier = json.load(handle)
-        if earlier.get("config") != study_config(args):
-            raise SystemExit(f"{args.out} holds a run of another configuration (setting, "
-                             "filters, split or grid); give another --out to keep both")
+        differing = config_differences(earlier.get("config") or {}, study_config(args))
+        if differing:
+            raise SystemExit(f"{args.out} holds a run of another configuration: "
+                             f"{'; '.join(differing)}; give another --out to keep both")
         entries = earlier["qualities"]
     given, labels, data_name = load_split(args.n_fit, args.n_val, args.seed)
     fields = {"data": data_name, "config": study_config(args), "setting": args.setting,
@@ -282,7 +300,7 @@ def main(argv=None):
         run_quality(quality, given, labels, args, entries)
         results = save_run(args.out, **fields, slopes=slopes(entries))
     print_table(entries)
-    print(f"slope of held-out error per grey level of mean change: {results['slopes']}")
+    print(f"held-out error per grey level of mean pixel change: {format_slopes(results['slopes'])}")
     if args.plot:
         draw(results, args.plot)
         print(f"plot: {args.plot}")

@@ -134,7 +134,30 @@ def test_every_quality_is_scored_on_its_own_round_trip(effect, tmp_path, capsys)
     expected = np.mean(np.argmax(K[40:] @ alpha, axis=1) != effect.labels[40:60])
     assert row["val_error"] == pytest.approx(expected, abs=1e-12)
     log = capsys.readouterr().out
-    assert "interpolant (median, reg 0)" in log and "slope" in log
+    assert "interpolant (median, reg 0)" in log
+    assert (f"held-out error per grey level of mean pixel change: "
+            f"{effect.format_slopes(saved['slopes'])}") in log
+
+
+def test_slopes_are_least_squares_fits_in_points_per_grey_level(effect):
+    from scipy.stats import linregress
+
+    def entry(change, interpolant, best):
+        return {"mean_abs_change": change, "interpolant": interpolant and {
+            "val_error": interpolant}, "best": {"val_error": best}}
+
+    entries = {"as given": entry(0.0, 0.289, 0.278), "quality 95": entry(0.83, 0.292, 0.280),
+               "quality 50": entry(6.9, 0.308, 0.302),
+               "quality 10": entry(13.0, None, 0.372)}
+    got = effect.slopes(entries)
+    assert got["interpolant"] == pytest.approx(
+        linregress([0, 0.83, 6.9], [28.9, 29.2, 30.8]).slope, rel=1e-9)
+    assert got["best"] == pytest.approx(
+        linregress([0, 0.83, 6.9, 13.0], [27.8, 28.0, 30.2, 37.2]).slope, rel=1e-9)
+    assert effect.slopes({"as given": entry(0.0, 0.3, 0.3)}) == {"interpolant": None,
+                                                                 "best": None}
+    assert effect.format_slopes({"interpolant": 0.6867, "best": None}) == (
+        "interpolant +0.69, best - percentage points")
 
 
 def test_a_rerun_skips_finished_qualities_and_refuses_another_configuration(effect, tmp_path,
@@ -149,11 +172,20 @@ def test_a_rerun_skips_finished_qualities_and_refuses_another_configuration(effe
     assert second["qualities"]["quality 50"] == first["qualities"]["quality 50"]
     assert set(second["qualities"]) == {"as given", "quality 50", "quality 20"}
     assert set(second["slopes"]) == {"interpolant", "best"}
-    with pytest.raises(SystemExit, match="holds a run of another configuration"):
+    with pytest.raises(SystemExit, match=r"holds a run of another configuration: n_filters "
+                       r"\(in the file 4, now 5\); give another --out"):
         run(effect, tmp_path, "--qualities", "50", filters="5")
+    with pytest.raises(SystemExit, match=r"configuration: n_fit \(in the file 40, now 30\); "
+                       r"random_state"):
+        effect.main(["--n-fit", "30", "--n-val", "20", "--filters", "4", "--bandwidth-factors",
+                     "2", "--regs", "0.1", "--out", str(tmp_path / "effect.json"), "--seed", "3"])
 
 
 def test_out_of_range_qualities_are_refused(effect, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run(effect, tmp_path, "--qualities", "0", "75")
     assert "--qualities must lie in 1..100; found [0, 75]" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(effect, tmp_path, "--regs", "-1")
+    assert ("--bandwidth-factors must be > 0 and --regs >= 0; found [2.0] and [-1.0]"
+            in capsys.readouterr().err)
