@@ -131,3 +131,21 @@ def saved_figures(monkeypatch):
         return figures
 
     return capture
+
+
+@pytest.fixture
+def encoded_images(monkeypatch):
+    """``{"images": count}`` of the images the streamed random-conv Gram encodes (those
+    its feature map's standardization encodes are not counted)."""
+    import kernelfit.features.conv_gram as conv_gram
+
+    count = {"images": 0}
+    encode = conv_gram.encode_images
+
+    def counted(encoder, images, *args, **kwargs):
+        count["images"] += len(images)
+        return encode(encoder, images, *args, **kwargs)
+
+    monkeypatch.setattr(conv_gram, "encode_images", counted)
+    return count
+

@@ -105,31 +105,15 @@ def tiny_features():
                             n_standardize_images=30, n_jobs=1, device="cpu")
 
 
-@pytest.fixture
-def encoded(monkeypatch):
-    """Images encoded by the Gram accumulation, counted."""
-    import kernelfit.features.conv_gram as conv_gram
-
-    count = {"images": 0}
-    encode = conv_gram.encode_images
-
-    def counted(encoder, images, *args, **kwargs):
-        count["images"] += len(images)
-        return encode(encoder, images, *args, **kwargs)
-
-    monkeypatch.setattr(conv_gram, "encode_images", counted)
-    return count
-
-
-def test_a_linear_solve_reuses_the_finished_gram_of_a_gaussian_one(tmp_path, encoded):
+def test_a_linear_solve_reuses_the_finished_gram_of_a_gaussian_one(tmp_path, encoded_images):
     X, y, Xt = tiny_images()
     options = dict(dtype="mixed", device="cpu", tile_size=20, filter_chunk=2)
     first = solve_streamed(tiny_features(), X, y, Xt, checkpoint_dir=tmp_path, **options)
-    assert first.resumed_filters == 0 and encoded["images"] > 0
-    encoded["images"] = 0
+    assert first.resumed_filters == 0 and encoded_images["images"] > 0
+    encoded_images["images"] = 0
     linear = solve_streamed(tiny_features(), X, y, Xt, kernel="linear", reg=1.0,
                             checkpoint_dir=tmp_path, **options)
-    assert linear.resumed_filters == 6 and encoded["images"] == 0  # nothing recomputed
+    assert linear.resumed_filters == 6 and encoded_images["images"] == 0  # nothing recomputed
     fresh = solve_streamed(tiny_features(), X, y, Xt, kernel="linear", reg=1.0, **options)
     np.testing.assert_allclose(linear.dual_coef, fresh.dual_coef, rtol=1e-9, atol=0)
     np.testing.assert_allclose(linear.test_scores, fresh.test_scores, rtol=1e-9, atol=0)
@@ -197,14 +181,14 @@ def test_the_estimate_counts_the_32000_filter_flops_and_what_a_checkpoint_holds(
 # -- whole steps, on real CIFAR-10 --------------------------------------------------------
 
 
-def in_process(counts, encoded):
+def in_process(counts, encoded_images):
     """``run_child`` for kernel steps, in this process (so the patches below apply): a
     ``kernelfit`` stopped by Ctrl-C stops the reproduction, as a real Ctrl-C does."""
     def run_child(argv):
         assert argv[1:3] == ["-m", "kernelfit.cli"]
-        encoded["images"] = 0
+        encoded_images["images"] = 0
         status = main(argv[3:])
-        counts["linear" if "linear" in argv else "gaussian"] = encoded["images"]
+        counts["linear" if "linear" in argv else "gaussian"] = encoded_images["images"]
         if status == 130:
             raise KeyboardInterrupt
         return status
@@ -241,10 +225,10 @@ def records(out) -> dict:
 
 @needs_cifar
 def test_a_stopped_step_resumes_mid_gram_and_the_linear_step_reuses_it(
-        tmp_path, monkeypatch, in_chunks, encoded):
+        tmp_path, monkeypatch, in_chunks, encoded_images):
     monkeypatch.setattr(runner, "plan", lambda mode, device, on_gpu: randconv_steps())
     counts = {}
-    monkeypatch.setattr(runner, "run_child", in_process(counts, encoded))
+    monkeypatch.setattr(runner, "run_child", in_process(counts, encoded_images))
     quiet = dict(device="cpu", quiet=True, echo=lambda line: None)
     run_reproduction("smoke", tmp_path / "reference", **quiet)
     full_gram = counts["gaussian"]
@@ -297,7 +281,7 @@ def test_child_processes_share_the_gram_in_a_checkpoint_dir_given(tmp_path, monk
 @needs_cifar
 @pytest.mark.parametrize("how", ["moved", "linked"])
 def test_a_finished_checkpoint_placed_in_the_folder_is_adopted(tmp_path, monkeypatch,
-                                                               encoded, how):
+                                                               encoded_images, how):
     gaussian = randconv_steps()[0]
     cli_dir = tmp_path / "cli-run"
     argv = experiment_argv(replace(gaussian.config, checkpoint_dir=str(cli_dir)))
@@ -311,7 +295,7 @@ def test_a_finished_checkpoint_placed_in_the_folder_is_adopted(tmp_path, monkeyp
         directory.symlink_to(cli_dir, target_is_directory=True)
     monkeypatch.setattr(runner, "plan", lambda mode, device, on_gpu: [gaussian])
     counts = {}
-    monkeypatch.setattr(runner, "run_child", in_process(counts, encoded))
+    monkeypatch.setattr(runner, "run_child", in_process(counts, encoded_images))
     lines = []
     result = run_reproduction("smoke", out, device="cpu", quiet=True, echo=lines.append)
     assert result.ran == [GAUSSIAN] and counts["gaussian"] == 0

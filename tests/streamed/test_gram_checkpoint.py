@@ -49,26 +49,10 @@ def assert_same(solution, reference):
     assert solution.bandwidth == pytest.approx(reference.bandwidth, rel=1e-12)
 
 
-@pytest.fixture
-def encodings(monkeypatch):
-    """Images encoded by the Gram accumulation (the standardization's are not counted)."""
-    import kernelfit.features.conv_gram as conv_gram
-
-    count = {"images": 0}
-    encode = conv_gram.encode_images
-
-    def counted(encoder, images, *args, **kwargs):
-        count["images"] += len(images)
-        return encode(encoder, images, *args, **kwargs)
-
-    monkeypatch.setattr(conv_gram, "encode_images", counted)
-    return count
-
-
-def test_a_finished_checkpoint_skips_the_accumulation(tmp_path, uninterrupted, encodings):
+def test_a_finished_checkpoint_skips_the_accumulation(tmp_path, uninterrupted, encoded_images):
     first = solve(tmp_path / "ckpt")
     assert_same(first, uninterrupted)
-    assert first.resumed_filters == 0 and encodings["images"] == 80 * N_FILTERS // CHUNK
+    assert first.resumed_filters == 0 and encoded_images["images"] == 80 * N_FILTERS // CHUNK
     manifest = json.loads((tmp_path / "ckpt" / "manifest.json").read_text())
     assert manifest["filters_done"] == N_FILTERS
     assert manifest["config"]["n_filters"] == N_FILTERS  # the configuration, in plain JSON
@@ -78,13 +62,13 @@ def test_a_finished_checkpoint_skips_the_accumulation(tmp_path, uninterrupted, e
     fmap = features()
     again = solve(tmp_path / "ckpt", fmap=fmap)
     assert again.resumed_filters == N_FILTERS
-    assert encodings["images"] == 80 * N_FILTERS // CHUNK  # nothing encoded the second time
+    assert encoded_images["images"] == 80 * N_FILTERS // CHUNK  # nothing encoded the second time
     assert_same(again, uninterrupted)
     np.testing.assert_array_equal(fmap.filters_, features().fit(tiny_problem()[0]).filters_)
 
 
-def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(tmp_path, monkeypatch,
-                                                                      uninterrupted, encodings):
+def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(
+        tmp_path, monkeypatch, uninterrupted, encoded_images):
     # (the failed run's traceback is kept below: its checkpoint must release the lock)
     """An error in the middle of writing chunk 3's state: the manifest still points to
     chunk 2's complete state, and the rerun computes chunks 3 and 4 only."""
@@ -104,10 +88,10 @@ def test_a_failed_save_leaves_the_previous_chunk_and_resumes_from_it(tmp_path, m
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["filters_done"] == 2 * CHUNK
     monkeypatch.setattr(checkpoint_module, "write_gram_bytes", write)
-    before = encodings["images"]
+    before = encoded_images["images"]
     resumed = solve(tmp_path)
     assert resumed.resumed_filters == 2 * CHUNK
-    assert encodings["images"] - before == 80 * 2  # chunks 3 and 4 only
+    assert encoded_images["images"] - before == 80 * 2  # chunks 3 and 4 only
     assert_same(resumed, uninterrupted)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
