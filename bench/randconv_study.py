@@ -83,9 +83,11 @@ def parse_args(argv):
         parser.error(f"--n-fit and --n-val must be at least 10; found {args.n_fit}, "
                      f"{args.n_val}")
     if args.filters < 1 or min(args.curve_filters) < 1:
-        parser.error("--filters and --curve-filters must be at least 1")
+        parser.error(f"--filters and --curve-filters must be at least 1; found {args.filters} "
+                     f"and {args.curve_filters}")
     if min(args.bandwidth_factors) <= 0 or min(args.regs) < 0:
-        parser.error("bandwidth factors must be > 0 and regs >= 0")
+        parser.error(f"--bandwidth-factors must be > 0 and --regs >= 0; found "
+                     f"{args.bandwidth_factors} and {args.regs}")
     return args
 
 
