@@ -35,7 +35,7 @@ def test_rows_compare_kernelfit_sklearn_and_both_floors(small_gemm):
         assert "mixed/float64" in format_row(row)
         for run in (ours, row["sklearn"]):  # both fits record their CPU and the OS's share
             assert run["cpu"]["user_seconds"] > 0 and run["cpu"]["system_seconds"] >= 0
-            assert run["cpu"]["minor_faults"] > 0
+            assert run["cpu"]["minor_faults"] >= 0  # none if it reused touched memory
         assert format_row(row).count(" CPU-s") == 2
     assert mixed["kernelfit"]["refinement"]["residuals_from"] == "stored kernel"
     assert f64["kernelfit"]["refinement"] is None

