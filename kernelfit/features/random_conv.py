@@ -180,11 +180,22 @@ class RandomConvFeatures(StreamedGramMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            Bad parameters, images with NaN or infinity, a patch larger than the
+            images, or a patch of a single value (``patch_size=1`` on grey images),
+            whose contrast cannot be normalized.
         """
         self._check_params()
         images = as_image_batch(X, self.image_shape, dtype=None)
         height, width, channels = images.shape[1:]
         patch_size, stride = int(self.patch_size), int(self.stride)
+        if patch_size * patch_size * channels < 2:
+            raise ValueError(f"a patch must hold at least 2 values for its contrast "
+                             f"normalization (patch_size**2 * channels); found patch_size="
+                             f"{patch_size} on {channels}-channel images")
         n_regions = pooling_regions(height, width, patch_size, stride, self.pooling_grid,
                                     self.pooling)
         rng = np.random.default_rng(self.random_state)

@@ -183,6 +183,15 @@ def test_bad_parameters_are_refused(data, params, message):
         small(**params).fit(data[0])
 
 
+def test_a_one_value_patch_is_refused_before_it_normalizes_to_nan():
+    """patch_size 1 on grey images: a patch of one value has no unbiased variance."""
+    grey = np.random.default_rng(0).integers(0, 256, size=(20, 8, 8)).astype(np.float64)
+    with pytest.raises(ValueError, match=r"at least 2 values .*; found patch_size=1 on "
+                                         r"1-channel images"):
+        small(n_filters=2, patch_size=1).fit(grey)
+    small(n_filters=2, patch_size=2).fit(grey)  # 4 values: fine
+
+
 def test_nan_in_training_images_is_refused():
     X = np.zeros((3, 8, 8, 3))
     X[2, 1, 1, 0] = np.nan
