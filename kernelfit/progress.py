@@ -87,6 +87,8 @@ class Phase:
     def restore(self, amount: float) -> None:
         """Record ``amount`` units as done before this run (e.g. read from a checkpoint):
         they count in ``done`` but not in the rate at which the rest is expected."""
+        if not 0 <= amount < float("inf"):
+            raise ValueError(f"restored work must be a finite amount >= 0; found {amount!r}")
         self.done += amount
         self.restored += amount
         self._emit()

@@ -164,3 +164,10 @@ def test_a_terminal_bar_rates_only_the_work_of_this_run():
     assert renderer._bars["gram"].initial == 90
     assert renderer._bars["gram"].format_dict["initial"] == 90
     end_progress_lines()
+
+
+@pytest.mark.parametrize("amount", [-1.0, float("nan"), float("inf")])
+def test_restored_work_must_be_finite_and_not_negative(amount):
+    with phase(None, "gram", total=10) as bar, pytest.raises(
+            ValueError, match=r"finite amount >= 0; found"):
+        bar.restore(amount)
