@@ -7,7 +7,9 @@ feature dtype:
 
 * encode: the features of all images for all filters, by the code path the
   streamed Gram uses (``encode_images`` with the fitted encoder over the whole
-  filter set, into a preallocated array), in the GFLOP of ``encode_gflop``;
+  filter set, into a preallocated array), in the GFLOP of ``encode_gflop``; on
+  NumPy that is the compiled one-pass kernels, and the array path (the one CuPy
+  runs, ``fused=False``) is timed beside it and must give the same features;
 * gram: the Gram GEMMs alone on those features, ``Phi Phi^T`` as the symmetric
   training Gram computes it (the tiles on and below the diagonal, ``_add_tiles``),
   in the GFLOP of ``gram_gflop``;
@@ -165,6 +167,18 @@ def measure(images, n_filters, dtype, n_jobs, repeats, gemm_gflops,
         lambda: encode_images(encoder, images, F.reshape((n, n_filters, 2, -1)), backend,
                               n_jobs=jobs, batch_size=batch_size),
         repeats)
+    array_encoder = make_encoder(0, n_filters, fused=False)
+    F_array = np.zeros_like(F)
+    array_seconds, _ = best_seconds(
+        lambda: encode_images(array_encoder, images, F_array.reshape((n, n_filters, 2, -1)),
+                              backend, n_jobs=jobs, batch_size=batch_size),
+        repeats)
+    path_difference = float(np.max(np.abs(F_array - F)) / np.max(np.abs(F)))
+    if not path_difference <= GRAM_TOLERANCE[dtype]:
+        raise RuntimeError(f"{n_filters} filters: the compiled encoder's features differ from "
+                           f"the array path's by {path_difference:.2e} (relative), more than "
+                           f"{GRAM_TOLERANCE[dtype]:g}")
+    F_array = None  # the array path's copy is no longer needed
 
     # (b) The Gram GEMMs alone on those features (lower tiles, as the streamed Gram).
     G = np.zeros((n, n))
@@ -207,7 +221,10 @@ def measure(images, n_filters, dtype, n_jobs, repeats, gemm_gflops,
         "gram_tile": tile,
         "filter_chunks": chunks[1:],  # the first call is accumulate_feature_grams' probe
         "fit_seconds": fit_seconds,
+        "encoder": "compiled" if encoder.fused else "array",
         "encode": rate(encode_seconds, encode, gemm_gflops),
+        "encode_array_path": rate(array_seconds, encode, gemm_gflops),
+        "encode_paths_relative_difference": path_difference,
         "gram": rate(gram_seconds, gram, gemm_gflops),
         "end_to_end": rate(streamed_seconds, encode + gram, gemm_gflops),
         "unaccounted_seconds": streamed_seconds - encode_seconds - gram_seconds,
@@ -217,11 +234,12 @@ def measure(images, n_filters, dtype, n_jobs, repeats, gemm_gflops,
 
 def table(rows):
     """The printed table: one line per filter count."""
-    lines = [("filters", "features", "fit s", "encode s", "GFLOP/s", "of GEMM", "gram s",
-              "GFLOP/s", "of GEMM", "end-to-end s", "GFLOP/s", "of GEMM", "gram rel. err")]
+    lines = [("filters", "features", "fit s", "encode s", "GFLOP/s", "of GEMM",
+              "array path s", "GFLOP/s", "of GEMM", "gram s", "GFLOP/s", "of GEMM",
+              "end-to-end s", "GFLOP/s", "of GEMM", "gram rel. err")]
     for row in rows:
         cells = [str(row["n_filters"]), str(row["n_features"]), f"{row['fit_seconds']:.2f}"]
-        for part in ("encode", "gram", "end_to_end"):
+        for part in ("encode", "encode_array_path", "gram", "end_to_end"):
             cells += [f"{row[part]['seconds']:.3f}", f"{row[part]['gflops']:.1f}",
                       f"{100 * row[part]['fraction_of_gemm']:.1f}%"]
         cells.append(f"{row['gram_relative_error']:.1e}")

@@ -14,7 +14,10 @@ for each pooling region :math:`q` (the four quadrants by default). With
 :math:`y = v^T \tilde p` and :math:`t^\pm = \pm\alpha - b` they are computed as
 :math:`f^+_q = \sum_q \max(y, t^+) - |q| t^+` and
 :math:`f^-_q = |q| t^- - \sum_q \min(y, t^-)`: one GEMM for :math:`y`, one
-elementwise pass per sign, and the region sums as a small GEMM.
+elementwise pass per sign, and the region sums as a small GEMM. On NumPy the
+patches and the clipping and pooling run as compiled one-pass kernels instead
+(:mod:`kernelfit.features.fused_encoding`), which sum :math:`\max(0, y - t^+)`
+directly; the GEMM is the same.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from . import fused_encoding
 from .patches import extract_patches, normalize_patches, patch_grid
 
 __all__ = ["EncoderWorkspace", "PatchEncoder", "pooling_factors", "pooling_matrix"]
@@ -140,14 +144,29 @@ class PatchEncoder:
     device : object, optional
         Device of ``xp`` the filters are copied to (the images' device); None
         for the namespace's default.
+    fused : bool, optional
+        Run the patches, clipping and pooling as compiled one-pass kernels
+        (:mod:`kernelfit.features.fused_encoding`). Default: on NumPy, yes; the
+        array path (``False``) is what CuPy and other namespaces run.
+
+    Raises
+    ------
+    ValueError
+        If ``fused=True`` is asked for a namespace other than NumPy.
     """
 
     def __init__(self, xp, effective_filters, offsets, alpha, image_shape, patch_size, stride,
                  contrast_epsilon, pooling_grid, dtype, filter_block=256, *,
-                 feature_mean=None, feature_scale=None, pooling_window=None, device=None):
+                 feature_mean=None, feature_scale=None, pooling_window=None, device=None,
+                 fused=None):
         self.xp = xp
         self.device = device
-        self.in_place = getattr(xp, "__name__", "") in ("numpy", "cupy")  # ufuncs with out=
+        namespace = getattr(xp, "__name__", "")
+        self.in_place = namespace in ("numpy", "cupy")  # ufuncs with out=
+        if fused and namespace != "numpy":
+            raise ValueError(f"fused=True runs compiled CPU kernels and needs NumPy arrays; "
+                             f"found the namespace {namespace or xp!r}")
+        self.fused = namespace == "numpy" if fused is None else bool(fused)
 
         def to_device(a):  # an explicit host -> device copy of the filters
             return xp.asarray(a) if device is None else xp.asarray(a, device=device)
@@ -164,6 +183,8 @@ class PatchEncoder:
         offsets = np.asarray(offsets, dtype=np.float64)
         self.n_filters = offsets.shape[0]
         self.n_regions = row_pool.shape[0] * col_pool.shape[0]
+        self.row_members = fused_encoding.region_members(row_pool)
+        self.col_runs = fused_encoding.member_runs(fused_encoding.region_members(col_pool))
         self.blocks = []
         for start in range(0, self.n_filters, int(filter_block)):
             part = slice(start, min(start + int(filter_block), self.n_filters))
@@ -203,6 +224,8 @@ class PatchEncoder:
         array
             ``out``.
         """
+        if self.fused:
+            return self._encode_fused(images, out, workspace)
         if not self.in_place:
             return self._encode_functional(images, out)
         xp = self.xp
@@ -228,6 +251,28 @@ class PatchEncoder:
             # Sums of non-negative terms: clip the rounding of the subtraction above.
             out[:, part, 0, :] = xp.moveaxis(xp.maximum(positive, 0, out=positive), 1, 2)
             out[:, part, 1, :] = xp.moveaxis(xp.maximum(negative, 0, out=negative), 1, 2)
+        if self.standardization is not None:
+            out -= self.standardization[0]
+            out *= self.standardization[1]
+        return out
+
+    def _encode_fused(self, images, out, workspace):
+        """:meth:`encode` with the compiled kernels: one pass to gather and normalize the
+        patches, then per filter block the GEMM and one pass to clip and pool."""
+        workspace = workspace or EncoderWorkspace(np)
+        count = images.shape[0]
+        positions = self.rows * self.cols
+        patch_dim = self.patch_size**2 * self.image_shape[2]
+        patches = workspace.get("patches", (count * positions, patch_dim), self.dtype)
+        fused_encoding.normalized_patches(images, self.patch_size, self.stride,
+                                          self.contrast_epsilon, patches)
+        for part, filters, upper, lower, _, _ in self.blocks:
+            response = workspace.get("response", (count * positions, filters.shape[1]),
+                                     self.dtype)
+            np.matmul(patches, filters, out=response)
+            fused_encoding.threshold_pool(response, count, self.rows, self.cols,
+                                          self.row_members, self.col_runs, upper, lower,
+                                          out, part.start)
         if self.standardization is not None:
             out -= self.standardization[0]
             out *= self.standardization[1]

@@ -241,14 +241,14 @@ class RandomConvFeatures(StreamedGramMixin, TransformerMixin, BaseEstimator):
         standardized = standardized and self.standardize
         filter_block = 256 if backend.is_host else 4096
 
-        def make_encoder(start, stop):
+        def make_encoder(start, stop, fused=None):
             return PatchEncoder(
                 backend.xp, self.effective_filters_[:, start:stop], self.offsets_[start:stop],
                 float(self.alpha), self.image_shape_, int(self.patch_size), int(self.stride),
                 float(self.contrast_epsilon), int(self.pooling_grid), dtype, filter_block,
                 feature_mean=self.feature_mean_[start:stop] if standardized else None,
                 feature_scale=self.feature_scale_[start:stop] if standardized else None,
-                pooling_window=POOLINGS[self.pooling],
+                pooling_window=POOLINGS[self.pooling], fused=fused,
             )
 
         return make_encoder

@@ -35,10 +35,12 @@ GABOR_SECONDS_PER_IMAGE = 2.5e-3
 GABOR_DIM = 6223
 #: Random-conv features and Gram, end to end, as a fraction of the float32 GEMM rate:
 #: about 160 GFLOP/s on a 2-core AMD EPYC whose SGEMM measures about 211 GFLOP/s, in
-#: the 32,000-filter CIFAR-10 run (issue 15). Its parts alone run faster (the encoding
-#: at 60% and the Gram GEMMs at 98% of SGEMM, ``bench/results/randconv-throughput-
-#: overlap3.json`` at 2,000 images); the 50,000-image run also adds each Gram tile into
-#: packed storage and writes a 7.2 GB checkpoint after every filter chunk.
+#: the 32,000-filter CIFAR-10 run (issue 15), whose encoding ran the array path at about
+#: 60% of SGEMM. The compiled encoder runs at about 85% (``bench/results/randconv-
+#: throughput-overlap3.json`` at 2,000 images, the Gram GEMMs at 100%); the estimate keeps
+#: the measured run's figure until a full run measures the new one. The 50,000-image run
+#: also adds each Gram tile into packed storage and writes a 7.2 GB checkpoint after
+#: every filter chunk.
 STREAMED_GRAM_SGEMM_FRACTION = 0.76
 FULL_SIZES = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000), "cifar10": (50000, 10000)}
 PIXELS = {"mnist": 784, "fashion-mnist": 784, "cifar10": 3072}

@@ -26,7 +26,9 @@ def test_rows_rates_and_gram_check_in_float64(bench, tmp_path, capsys):
     for row in record["rows"]:
         assert row["n_features"] == 8 * row["n_filters"]  # 2 signs x 4 quadrants
         assert row["filter_chunks"] == [[0, row["n_filters"]]]
-        for part in ("encode", "gram", "end_to_end"):
+        assert row["encoder"] == "compiled"
+        assert row["encode_paths_relative_difference"] < 1e-10
+        for part in ("encode", "encode_array_path", "gram", "end_to_end"):
             assert row[part]["seconds"] > 0 and row[part]["gflops"] > 0
             assert row[part]["fraction_of_gemm"] == pytest.approx(
                 row[part]["gflops"] / record["gemm"]["gflops"])
@@ -34,7 +36,7 @@ def test_rows_rates_and_gram_check_in_float64(bench, tmp_path, capsys):
             row["encode"]["gflop"] + row["gram"]["gflop"])
         assert row["gram_relative_error"] < 1e-10
     table = capsys.readouterr().out
-    assert "end-to-end s" in table and "gram rel. err" in table
+    assert "end-to-end s" in table and "gram rel. err" in table and "array path s" in table
 
 
 def test_a_wrong_gram_is_refused(bench, monkeypatch):
@@ -50,3 +52,17 @@ def test_a_wrong_gram_is_refused(bench, monkeypatch):
     with pytest.raises(RuntimeError, match="differs from the Gram"):
         bench.measure(images, 4, "float64", 1, 1, gemm_gflops=1.0,
                       n_whitening_patches=500)
+
+
+def test_encoders_that_disagree_are_refused(bench, monkeypatch):
+    from kernelfit.features.conv_encoding import PatchEncoder
+
+    pool = PatchEncoder._pool  # the array path's pooling; the compiled path does not call it
+
+    def off_by_a_little(self, *args):
+        return pool(self, *args) * (1 + 1e-6)
+
+    monkeypatch.setattr(PatchEncoder, "_pool", off_by_a_little)
+    images, _ = bench.load_images("synthetic", 12)
+    with pytest.raises(RuntimeError, match="compiled encoder's features differ from the array"):
+        bench.measure(images, 4, "float64", 1, 1, gemm_gflops=1.0, n_whitening_patches=500)

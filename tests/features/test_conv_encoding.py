@@ -1,9 +1,12 @@
-"""The soft-threshold encoder and quadrant pooling against a naive loop."""
+"""The soft-threshold encoder and quadrant pooling against a naive loop, on both of its
+CPU paths: the compiled one-pass kernels (``fused=True``, NumPy's default) and the
+array path that CuPy and other namespaces run (``fused=False``)."""
 
 import numpy as np
 import pytest
 
-from kernelfit.features.conv_encoding import PatchEncoder, pooling_matrix
+from kernelfit.features.conv_encoding import PatchEncoder, pooling_factors, pooling_matrix
+from kernelfit.features.fused_encoding import region_members
 
 
 def naive_features(images, filters, offsets, alpha, patch, stride, eps, grid):
@@ -27,26 +30,29 @@ def naive_features(images, filters, offsets, alpha, patch, stride, eps, grid):
     return out
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize(("stride", "grid", "block"), [(1, 2, 3), (2, 2, 256), (1, 3, 2)])
-def test_encoder_matches_naive_loop(rng, stride, grid, block):
+def test_encoder_matches_naive_loop(rng, stride, grid, block, fused):
     images = rng.integers(0, 256, size=(3, 11, 10, 3)).astype(np.uint8)
     filters = rng.standard_normal((48, 7))
     offsets = 0.3 * rng.standard_normal(7)
     encoder = PatchEncoder(np, filters, offsets, 0.25, (11, 10, 3), 4, stride, 10.0, grid,
-                           np.float64, filter_block=block)
+                           np.float64, filter_block=block, fused=fused)
+    assert encoder.fused is fused
     out = encoder.encode(images, np.empty((3, 7, 2, grid * grid)))
     expected = naive_features(images, filters, offsets, 0.25, 4, stride, 10.0, grid)
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-10)
     assert encoder.n_features == 7 * 2 * grid * grid
 
 
-def test_standardization_is_applied(rng):
+@pytest.mark.parametrize("fused", [True, False])
+def test_standardization_is_applied(rng, fused):
     images = rng.integers(0, 256, size=(2, 8, 8, 1)).astype(np.uint8)
     filters, offsets = rng.standard_normal((9, 4)), np.zeros(4)
     mean, scale = rng.random((4, 2, 4)), 1 + rng.random((4, 2, 4))
     args = (np, filters, offsets, 0.1, (8, 8, 1), 3, 1, 10.0, 2, np.float64)
-    raw = PatchEncoder(*args).encode(images, np.empty((2, 4, 2, 4)))
-    std = PatchEncoder(*args, feature_mean=mean, feature_scale=scale).encode(
+    raw = PatchEncoder(*args, fused=fused).encode(images, np.empty((2, 4, 2, 4)))
+    std = PatchEncoder(*args, feature_mean=mean, feature_scale=scale, fused=fused).encode(
         images, np.empty((2, 4, 2, 4)))
     np.testing.assert_allclose(std, (raw - mean) / scale, rtol=1e-12)
 
@@ -75,13 +81,14 @@ def naive_window_features(images, filters, offsets, alpha, patch, eps, size, ste
     return out
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize(("size", "step", "windows"), [(5, 3, 9), (6, 5, 4), (11, 1, 2)])
-def test_overlapping_windows_match_naive_loop(rng, size, step, windows):
+def test_overlapping_windows_match_naive_loop(rng, size, step, windows, fused):
     images = rng.integers(0, 256, size=(2, 13, 14, 2)).astype(np.uint8)
     filters = rng.standard_normal((18, 5))
     offsets = 0.2 * rng.standard_normal(5)
     encoder = PatchEncoder(np, filters, offsets, 0.25, (13, 14, 2), 3, 1, 10.0, 2,
-                           np.float64, filter_block=2, pooling_window=(size, step))
+                           np.float64, filter_block=2, pooling_window=(size, step), fused=fused)
     assert encoder.n_regions == windows
     out = encoder.encode(images, np.empty((2, 5, 2, windows)))
     expected = naive_window_features(images, filters, offsets, 0.25, 3, 10.0, size, step)
@@ -102,3 +109,42 @@ def test_pooling_windows_of_27_positions():
 def test_impossible_pooling_windows_are_refused(window):
     with pytest.raises(ValueError, match=r"size <= 27 \(the response map is 27 x 27\)"):
         pooling_matrix(27, 27, window=window)
+
+
+@pytest.mark.parametrize("pixel_dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("window", [None, (15, 6), (14, 13)])
+def test_fused_float32_matches_naive_loop_on_cifar_geometry(rng, window, pixel_dtype):
+    """The production shape: 32 x 32 x 3 images, 6 x 6 patches, float32, several filter
+    blocks, pixels as uint8 or as floats, into a slice of a larger output."""
+    images = rng.integers(0, 256, size=(3, 32, 32, 3)).astype(pixel_dtype)
+    filters = rng.standard_normal((108, 40)) / 10
+    offsets = 0.2 * rng.standard_normal(40)
+    encoder = PatchEncoder(np, filters, offsets, 0.25, (32, 32, 3), 6, 1, 10.0, 2,
+                           np.float32, filter_block=16, pooling_window=window)
+    assert encoder.fused
+    out = np.full((5, 40, 2, encoder.n_regions), np.nan, dtype=np.float32)
+    encoder.encode(images, out[1:4])
+    if window is None:
+        expected = naive_features(images, filters, offsets, 0.25, 6, 1, 10.0, 2)
+    else:
+        expected = naive_window_features(images, filters, offsets, 0.25, 6, 10.0, *window)
+    np.testing.assert_allclose(out[1:4], expected, rtol=2e-4, atol=2e-4 * np.abs(expected).max())
+    assert np.isnan(out[[0, 4]]).all()  # nothing written outside the slice
+
+
+def test_region_members_lists_each_positions_regions():
+    rows, _ = pooling_factors(27, 27, window=(15, 6))
+    members = region_members(rows)
+    assert members.shape == (27, 3)
+    np.testing.assert_array_equal(members[[0, 6, 12, 14, 26]],
+                                  [[0, -1, -1], [0, 1, -1], [0, 1, 2], [0, 1, 2], [2, -1, -1]])
+    uncovered, _ = pooling_factors(13, 13, window=(6, 5))  # position 12 is in no window
+    np.testing.assert_array_equal(region_members(uncovered)[12], [-1, -1])
+
+
+def test_fused_needs_numpy():
+    array_api_strict = pytest.importorskip("array_api_strict")
+    with pytest.raises(ValueError, match="fused=True runs compiled CPU kernels and needs NumPy "
+                                         "arrays; found the namespace 'array_api_strict'"):
+        PatchEncoder(array_api_strict, np.ones((9, 2)), np.zeros(2), 0.1, (8, 8, 1), 3, 1, 10.0,
+                     2, np.float64, fused=True)
