@@ -2,6 +2,9 @@
 CPU paths: the compiled one-pass kernels (``fused=True``, NumPy's default) and the
 array path that CuPy and other namespaces run (``fused=False``)."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -148,3 +151,16 @@ def test_fused_needs_numpy():
                                          "arrays; found the namespace 'array_api_strict'"):
         PatchEncoder(array_api_strict, np.ones((9, 2)), np.zeros(2), 0.1, (8, 8, 1), 3, 1, 10.0,
                      2, np.float64, fused=True)
+
+
+def test_numba_is_imported_only_when_an_encoder_runs():
+    code = ("import sys, numpy as np, kernelfit, kernelfit.features\n"
+            "from kernelfit.features.conv_encoding import PatchEncoder\n"
+            "encoder = PatchEncoder(np, np.ones((9, 2)), np.zeros(2), 0.1, (8, 8, 1), 3, 1, 10.0,"
+            " 2, np.float64)\n"
+            "before = 'numba' in sys.modules\n"
+            "encoder.encode(np.zeros((1, 8, 8, 1)), np.empty((1, 2, 2, 4)))\n"
+            "print(before, 'numba' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["False", "True"]
