@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kernelfit.features.conv_encoding import PatchEncoder, pooling_factors, pooling_matrix
-from kernelfit.features.fused_encoding import region_members
+from kernelfit.features.fused_encoding import member_runs, region_members
 
 
 def naive_features(images, filters, offsets, alpha, patch, stride, eps, grid):
@@ -164,3 +164,17 @@ def test_numba_is_imported_only_when_an_encoder_runs():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_member_runs_group_positions_in_the_same_regions():
+    _, quadrants = pooling_factors(27, 27, 2)
+    runs, members = member_runs(region_members(quadrants))
+    np.testing.assert_array_equal(runs, [[0, 14], [14, 27]])
+    np.testing.assert_array_equal(members, [[0], [1]])
+    _, windows = pooling_factors(27, 27, window=(15, 6))
+    runs, members = member_runs(region_members(windows))
+    np.testing.assert_array_equal(runs, [[0, 6], [6, 12], [12, 15], [15, 21], [21, 27]])
+    np.testing.assert_array_equal(members[2], [0, 1, 2])
+    _, uncovered = pooling_factors(13, 13, window=(6, 5))  # positions 11 and 12: no window
+    runs, _ = member_runs(region_members(uncovered))
+    np.testing.assert_array_equal(runs, [[0, 5], [5, 6], [6, 11]])
