@@ -196,7 +196,8 @@ def normalized_patches(images, patch_size: int, stride: int, epsilon: float, out
     Parameters
     ----------
     images : ndarray of shape (n, H, W, C)
-        Any real dtype (uint8 pixels are read as they are).
+        Any real dtype: uint8 pixels and those already in ``out``'s dtype are read
+        as they are, others are converted to it first.
     patch_size, stride : int
         Patch edge and step between patch positions.
     epsilon : float
@@ -213,6 +214,8 @@ def normalized_patches(images, patch_size: int, stride: int, epsilon: float, out
     """
     count, height, width, channels = images.shape
     rows, cols = (height - patch_size) // stride + 1, (width - patch_size) // stride + 1
+    if images.dtype not in (np.uint8, out.dtype):  # one compiled kernel per pixel dtype
+        images = images.astype(out.dtype)
     pixels = np.ascontiguousarray(images).reshape(count, height, width * channels)
     _kernels()[0](pixels, int(patch_size), int(stride), int(channels), rows, cols,
                   float(epsilon), out)

@@ -114,12 +114,13 @@ def test_impossible_pooling_windows_are_refused(window):
         pooling_matrix(27, 27, window=window)
 
 
-@pytest.mark.parametrize("pixel_dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("pixel_dtype", [np.uint8, np.float64, np.float16, np.int16, bool])
 @pytest.mark.parametrize("window", [None, (15, 6), (14, 13)])
 def test_fused_float32_matches_naive_loop_on_cifar_geometry(rng, window, pixel_dtype):
     """The production shape: 32 x 32 x 3 images, 6 x 6 patches, float32, several filter
-    blocks, pixels as uint8 or as floats, into a slice of a larger output."""
-    images = rng.integers(0, 256, size=(3, 32, 32, 3)).astype(pixel_dtype)
+    blocks, pixels of several dtypes, into a slice of a larger output."""
+    images = rng.integers(0, 256 if pixel_dtype is not bool else 2, size=(3, 32, 32, 3))
+    images = images.astype(pixel_dtype)
     filters = rng.standard_normal((108, 40)) / 10
     offsets = 0.2 * rng.standard_normal(40)
     encoder = PatchEncoder(np, filters, offsets, 0.25, (32, 32, 3), 6, 1, 10.0, 2,
