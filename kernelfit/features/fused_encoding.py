@@ -24,6 +24,7 @@ second). Both release the GIL: the encoder's worker threads run them in parallel
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 import numpy as np
@@ -83,9 +84,18 @@ def member_runs(members: np.ndarray):
             np.array(run_members, dtype=np.int64).reshape(-1, width))
 
 
-@cache
+_COMPILE_LOCK = threading.Lock()
+
+
 def _kernels():
-    """Compile (lazily, once) and return the two Numba kernels."""
+    """The two Numba kernels, defined on first use by one thread (the encoder's
+    workers start together; the others wait rather than define them again)."""
+    with _COMPILE_LOCK:
+        return _define_kernels()
+
+
+@cache
+def _define_kernels():
     import numba
 
     @numba.njit(nogil=True, fastmath=True, cache=False)
