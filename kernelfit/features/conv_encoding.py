@@ -223,7 +223,14 @@ class PatchEncoder:
         -------
         array
             ``out``.
+
+        Raises
+        ------
+        ValueError
+            If ``images`` are not of this encoder's image shape or ``out`` is not of
+            shape (b, k, 2, regions).
         """
+        self._check_shapes(images, out)
         if self.fused:
             return self._encode_fused(images, out, workspace)
         if not self.in_place:
@@ -255,6 +262,18 @@ class PatchEncoder:
             out -= self.standardization[0]
             out *= self.standardization[1]
         return out
+
+    def _check_shapes(self, images, out):
+        """Refuse images and outputs of other shapes than those the encoder was built for
+        (the compiled kernels index memory without bounds checks)."""
+        found = tuple(images.shape)
+        if found[1:] != self.image_shape:
+            raise ValueError(f"images must have shape (n, {', '.join(map(str, self.image_shape))})"
+                             f" (n images of this encoder's image_shape); found {found}")
+        expected = (found[0], self.n_filters, 2, self.n_regions)
+        if tuple(out.shape) != expected:
+            raise ValueError(f"out must have shape {expected} (images, filters, signs, pooling "
+                             f"regions); found {tuple(out.shape)}")
 
     def _encode_fused(self, images, out, workspace):
         """:meth:`encode` with the compiled kernels: one pass to gather and normalize the

@@ -221,9 +221,26 @@ def normalized_patches(images, patch_size: int, stride: int, epsilon: float, out
     -------
     ndarray
         ``out``.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` are not 4-d, ``out`` is not of the shape above (the kernel does
+        not check its indices) or a pixel is NaN or infinite (the kernels are compiled
+        with ``fastmath``, which assumes finite values).
     """
+    if images.ndim != 4 or min(images.shape[1:3]) < patch_size:
+        raise ValueError(f"images must have shape (n, H, W, C) with H, W >= patch_size="
+                         f"{patch_size}; found {tuple(images.shape)}")
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        raise ValueError(f"images must be finite; found {int(np.isnan(images).sum())} NaN and "
+                         f"{int(np.isinf(images).sum())} infinite pixel(s)")
     count, height, width, channels = images.shape
     rows, cols = (height - patch_size) // stride + 1, (width - patch_size) // stride + 1
+    expected = (count * rows * cols, patch_size**2 * channels)
+    if out.shape != expected:
+        raise ValueError(f"out must have shape {expected} (one row per patch of images of "
+                         f"shape {tuple(images.shape)}); found {out.shape}")
     if images.dtype not in (np.uint8, out.dtype):  # one compiled kernel per pixel dtype
         images = images.astype(out.dtype)
     pixels = np.ascontiguousarray(images).reshape(count, height, width * channels)
@@ -252,7 +269,28 @@ def threshold_pool(response, count: int, rows: int, cols: int, row_members, col_
         Receives ``out[:, start:start + w]`` (sign 0 is :math:`f^+`).
     start : int
         The block's first filter in ``out``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays' shapes do not fit together as above (the kernel does not check
+        its indices).
     """
     runs, run_members = col_runs
+    width = response.shape[1]
+    regions = (int(row_members.max()) + 1) * (int(run_members.max()) + 1)
+    shapes = {"response": (response.shape, (count * rows * cols, width)),
+              "upper": (upper.shape, (width,)), "lower": (lower.shape, (width,)),
+              "out": (out.shape, (count, *out.shape[1:2], 2, regions))}
+    for name, (found, expected) in shapes.items():
+        if tuple(found) != expected:
+            raise ValueError(f"{name} must have shape {expected}; found {tuple(found)}")
+    if not 0 <= start <= out.shape[1] - width:
+        raise ValueError(f"filters start..start + {width} must lie within out's "
+                         f"{out.shape[1]}; found start={start}")
+    last = int(runs[-1, 1]) if runs.size else 0
+    if row_members.shape[0] != rows or last > cols:
+        raise ValueError(f"the pooling factors must be of {rows} rows and {cols} columns; "
+                         f"found {row_members.shape[0]} rows and column runs up to {last}")
     _kernels()[1](response, int(count), int(rows), int(cols), row_members, runs, run_members,
                   upper, lower, out, int(start))

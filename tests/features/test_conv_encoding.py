@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from kernelfit.features.conv_encoding import PatchEncoder, pooling_factors, pooling_matrix
-from kernelfit.features.fused_encoding import member_runs, region_members
+from kernelfit.features.fused_encoding import (
+    member_runs,
+    normalized_patches,
+    region_members,
+    threshold_pool,
+)
 
 
 def naive_features(images, filters, offsets, alpha, patch, stride, eps, grid):
@@ -179,3 +184,71 @@ def test_member_runs_group_positions_in_the_same_regions():
     _, uncovered = pooling_factors(13, 13, window=(6, 5))  # positions 11 and 12: no window
     runs, _ = member_runs(region_members(uncovered))
     np.testing.assert_array_equal(runs, [[0, 5], [5, 6], [6, 11]])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize(("image_shape", "out_shape", "message"), [
+    ((2, 40, 40, 3), (2, 5, 2, 4), r"images must have shape \(n, 8, 8, 3\) .*\(2, 40, 40, 3\)"),
+    ((2, 8, 8, 4), (2, 5, 2, 4), r"images must have shape \(n, 8, 8, 3\) .*\(2, 8, 8, 4\)"),
+    ((2, 8, 8), (2, 5, 2, 4), r"images must have shape \(n, 8, 8, 3\) .*found \(2, 8, 8\)"),
+    ((2, 8, 8, 3), (2, 5, 2, 1), r"out must have shape \(2, 5, 2, 4\) .*found \(2, 5, 2, 1\)"),
+    ((2, 8, 8, 3), (1, 5, 2, 4), r"out must have shape \(2, 5, 2, 4\) .*found \(1, 5, 2, 4\)"),
+])
+def test_images_and_outputs_of_other_shapes_are_refused(rng, fused, image_shape, out_shape,
+                                                        message):
+    """The compiled kernels index memory unchecked: a larger image or a smaller output
+    must be refused before they run, not written past the buffers' ends."""
+    encoder = PatchEncoder(np, rng.standard_normal((27, 5)), np.zeros(5), 0.2, (8, 8, 3), 3, 1,
+                           10.0, 2, np.float64, fused=fused)
+    out = np.zeros(out_shape)
+    with pytest.raises(ValueError, match=message):
+        encoder.encode(rng.integers(0, 256, size=image_shape).astype(np.uint8), out)
+    assert not out.any()
+
+
+def test_kernels_refuse_shapes_that_do_not_fit(rng):
+    images = rng.random((2, 8, 8, 3))
+    with pytest.raises(ValueError, match=r"out must have shape \(72, 27\) .*found \(72, 12\)"):
+        normalized_patches(images, 3, 1, 10.0, np.empty((72, 12)))
+    with pytest.raises(ValueError, match=r"H, W >= patch_size=9; found \(2, 8, 8, 3\)"):
+        normalized_patches(images, 9, 1, 10.0, np.empty((2, 243)))
+    row_pool, col_pool = pooling_factors(6, 6, 2)
+    rows, runs = region_members(row_pool), member_runs(region_members(col_pool))
+    response, bounds = np.empty((72, 5)), np.zeros(5)
+    with pytest.raises(ValueError, match=r"out must have shape \(2, 5, 2, 4\); found \(2, 5, 2, 9"):
+        threshold_pool(response, 2, 6, 6, rows, runs, bounds, bounds, np.empty((2, 5, 2, 9)), 0)
+    with pytest.raises(ValueError, match=r"response must have shape \(72, 5\); found \(60, 5\)"):
+        threshold_pool(response[:60], 2, 6, 6, rows, runs, bounds, bounds,
+                       np.empty((2, 5, 2, 4)), 0)
+    with pytest.raises(ValueError, match=r"within out's 8; found start=4"):
+        threshold_pool(response, 2, 6, 6, rows, runs, bounds, bounds, np.empty((2, 8, 2, 4)), 4)
+    with pytest.raises(ValueError, match="of 6 rows and 5 columns; found 6 rows and column runs "
+                                         "up to 6"):
+        threshold_pool(response[:60], 2, 6, 5, rows, runs, bounds, bounds,
+                       np.empty((2, 5, 2, 4)), 0)
+
+
+def test_fused_refuses_pixels_that_are_not_finite(rng):
+    images = rng.random((2, 8, 8, 1)) * 255
+    images[0, 2, 3, 0], images[1, 0, 0, 0] = np.nan, np.inf
+    encoder = PatchEncoder(np, rng.standard_normal((9, 4)), np.zeros(4), 0.1, (8, 8, 1), 3, 1,
+                           10.0, 2, np.float32)
+    with pytest.raises(ValueError, match=r"images must be finite; found 1 NaN and 1 infinite"):
+        encoder.encode(images, np.empty((2, 4, 2, 4), dtype=np.float32))
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_strided_views_of_images_and_outputs(rng, fused):
+    """Images that are a non-contiguous view (a channel slice, columns reversed) and an
+    output that is a slice of a wider feature array along the filters."""
+    wide = rng.integers(0, 256, size=(2, 12, 9, 4)).astype(np.float32)
+    images = wide[:, :, ::-1, 1:]
+    filters, offsets = rng.standard_normal((48, 6)) / 5, 0.2 * rng.standard_normal(6)
+    encoder = PatchEncoder(np, filters, offsets, 0.25, (12, 9, 3), 4, 2, 10.0, 2, np.float32,
+                           filter_block=4, fused=fused)
+    features = np.full((2, 10, 2, 4), np.nan, dtype=np.float32)
+    encoder.encode(images, features[:, 3:9])
+    expected = naive_features(images, filters, offsets, 0.25, 4, 2, 10.0, 2)
+    np.testing.assert_allclose(features[:, 3:9], expected, rtol=2e-4,
+                               atol=2e-4 * np.abs(expected).max())
+    assert np.isnan(features[:, [0, 1, 2, 9]]).all()
