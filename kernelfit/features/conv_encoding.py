@@ -185,6 +185,7 @@ class PatchEncoder:
         self.n_regions = row_pool.shape[0] * col_pool.shape[0]
         self.row_members = fused_encoding.region_members(row_pool)
         self.col_runs = fused_encoding.member_runs(fused_encoding.region_members(col_pool))
+        self.region_grid = (row_pool.shape[0], col_pool.shape[0])
         self.blocks = []
         for start in range(0, self.n_filters, int(filter_block)):
             part = slice(start, min(start + int(filter_block), self.n_filters))
@@ -290,7 +291,8 @@ class PatchEncoder:
                                      self.dtype)
             np.matmul(patches, filters, out=response)
             fused_encoding.threshold_pool(response, count, self.rows, self.cols,
-                                          self.row_members, self.col_runs, upper, lower,
+                                          self.row_members, self.col_runs, self.region_grid,
+                                          upper, lower,
                                           out, part.start)
         if self.standardization is not None:
             out -= self.standardization[0]

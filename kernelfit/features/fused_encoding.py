@@ -129,14 +129,13 @@ def _define_kernels():
                         row[t] = (row[t] - centre) * scale
 
     @numba.njit(nogil=True, fastmath=True, cache=False)
-    def clip_and_pool(response, count, rows, cols, row_members, col_runs, run_members, upper,
-                      lower, out, start):
+    def clip_and_pool(response, count, rows, cols, row_members, col_runs, run_members,
+                      col_regions, upper, lower, out, start):
         # response: (count * rows * cols, w); out: (count, k, 2, row regions * col regions).
         # Columns are summed over runs (maximal spans in the same column regions), four
         # columns per step, then each run's sums are added to its regions.
         width = response.shape[1]
         zero = upper[0] - upper[0]  # in the responses' dtype: no promotion in the loop
-        col_regions = run_members.max() + 1
         regions = out.shape[3]
         run_pos = np.empty(width, dtype=response.dtype)
         run_neg = np.empty(width, dtype=response.dtype)
@@ -250,7 +249,7 @@ def normalized_patches(images, patch_size: int, stride: int, epsilon: float, out
 
 
 def threshold_pool(response, count: int, rows: int, cols: int, row_members, col_runs,
-                   upper, lower, out, start: int) -> None:
+                   region_grid, upper, lower, out, start: int) -> None:
     """Pooled soft-threshold features of one response block, into ``out`` (one pass).
 
     Parameters
@@ -263,6 +262,10 @@ def threshold_pool(response, count: int, rows: int, cols: int, row_members, col_
         :func:`region_members` of the row pooling factor.
     col_runs : tuple of two ndarrays of int64
         :func:`member_runs` of the column pooling factor's :func:`region_members`.
+    region_grid : tuple of int
+        Regions along the rows and along the columns, the two factors' row counts
+        (a region may hold no position when the map is smaller than the grid: its
+        features are 0).
     upper, lower : ndarray of shape (w,)
         :math:`t^+` and :math:`t^-` for each filter, in ``response``'s dtype.
     out : ndarray of shape (count, k, 2, regions)
@@ -278,7 +281,12 @@ def threshold_pool(response, count: int, rows: int, cols: int, row_members, col_
     """
     runs, run_members = col_runs
     width = response.shape[1]
-    regions = (int(row_members.max()) + 1) * (int(run_members.max()) + 1)
+    row_regions, col_regions = (int(v) for v in region_grid)
+    regions = row_regions * col_regions
+    if row_members.max() >= row_regions or run_members.max() >= col_regions:
+        raise ValueError(f"the pooling factors name regions beyond the {row_regions} x "
+                         f"{col_regions} grid; found up to {int(row_members.max()) + 1} x "
+                         f"{int(run_members.max()) + 1}")
     shapes = {"response": (response.shape, (count * rows * cols, width)),
               "upper": (upper.shape, (width,)), "lower": (lower.shape, (width,)),
               "out": (out.shape, (count, *out.shape[1:2], 2, regions))}
@@ -293,4 +301,4 @@ def threshold_pool(response, count: int, rows: int, cols: int, row_members, col_
         raise ValueError(f"the pooling factors must be of {rows} rows and {cols} columns; "
                          f"found {row_members.shape[0]} rows and column runs up to {last}")
     _kernels()[1](response, int(count), int(rows), int(cols), row_members, runs, run_members,
-                  upper, lower, out, int(start))
+                  col_regions, upper, lower, out, int(start))

@@ -216,16 +216,38 @@ def test_kernels_refuse_shapes_that_do_not_fit(rng):
     rows, runs = region_members(row_pool), member_runs(region_members(col_pool))
     response, bounds = np.empty((72, 5)), np.zeros(5)
     with pytest.raises(ValueError, match=r"out must have shape \(2, 5, 2, 4\); found \(2, 5, 2, 9"):
-        threshold_pool(response, 2, 6, 6, rows, runs, bounds, bounds, np.empty((2, 5, 2, 9)), 0)
+        threshold_pool(response, 2, 6, 6, rows, runs, (2, 2), bounds, bounds,
+                       np.empty((2, 5, 2, 9)), 0)
     with pytest.raises(ValueError, match=r"response must have shape \(72, 5\); found \(60, 5\)"):
-        threshold_pool(response[:60], 2, 6, 6, rows, runs, bounds, bounds,
+        threshold_pool(response[:60], 2, 6, 6, rows, runs, (2, 2), bounds, bounds,
                        np.empty((2, 5, 2, 4)), 0)
     with pytest.raises(ValueError, match=r"within out's 8; found start=4"):
-        threshold_pool(response, 2, 6, 6, rows, runs, bounds, bounds, np.empty((2, 8, 2, 4)), 4)
+        threshold_pool(response, 2, 6, 6, rows, runs, (2, 2), bounds, bounds,
+                       np.empty((2, 8, 2, 4)), 4)
     with pytest.raises(ValueError, match="of 6 rows and 5 columns; found 6 rows and column runs "
                                          "up to 6"):
-        threshold_pool(response[:60], 2, 6, 5, rows, runs, bounds, bounds,
+        threshold_pool(response[:60], 2, 6, 5, rows, runs, (2, 2), bounds, bounds,
                        np.empty((2, 5, 2, 4)), 0)
+    with pytest.raises(ValueError, match=r"beyond the 1 x 2 grid; found up to 2 x 2"):
+        threshold_pool(response, 2, 6, 6, rows, runs, (1, 2), bounds, bounds,
+                       np.empty((2, 5, 2, 2)), 0)
+
+
+@pytest.mark.parametrize(("image_edge", "grid"), [(5, 4), (3, 2)])
+def test_maps_smaller_than_the_grid_have_empty_regions_on_both_paths(rng, image_edge, grid):
+    """A 3 x 3 map on a 4 x 4 grid, or a 1 x 1 map on quadrants: the trailing regions
+    hold no position, so their features are 0, and the others are where they belong."""
+    images = rng.integers(0, 256, size=(2, image_edge, image_edge, 3)).astype(np.uint8)
+    filters, offsets = rng.standard_normal((27, 3)), 0.2 * rng.standard_normal(3)
+    args = (filters, offsets, 0.25, (image_edge, image_edge, 3), 3, 1, 10.0, grid, np.float64)
+    fused = PatchEncoder(np, *args, fused=True).encode(images, np.empty((2, 3, 2, grid**2)))
+    array = PatchEncoder(np, *args, fused=False).encode(images, np.empty((2, 3, 2, grid**2)))
+    np.testing.assert_allclose(fused, array, rtol=1e-12, atol=1e-12)
+    if image_edge == 5:
+        np.testing.assert_allclose(fused, naive_features(images, filters, offsets, 0.25, 3, 1,
+                                                         10.0, grid), rtol=1e-12, atol=1e-10)
+    empty = PatchEncoder(np, *args).encode(images, np.empty((2, 3, 2, grid**2))) == 0
+    assert empty.reshape(2, 3, 2, grid, grid)[..., -1, :].all()
 
 
 def test_fused_refuses_pixels_that_are_not_finite(rng):
