@@ -18,8 +18,9 @@ surround. These kernels, compiled by Numba, do the same work in one pass each:
   every term non-negative, with no cancellation.
 
 Numba is imported when a kernel is first needed, so ``import kernelfit`` does
-not pay for it, and each kernel is compiled once per process and dtype (about a
-second). Both release the GIL: the encoder's worker threads run them in parallel.
+not pay for it, and each kernel is compiled on first use in a process, once per
+argument dtype (1-3 s for both on a 2-core machine). Both release the GIL: the
+encoder's worker threads run them in parallel.
 """
 
 from __future__ import annotations
