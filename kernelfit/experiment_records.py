@@ -68,7 +68,9 @@ class ExperimentResult:
     None on pixels), where ``config["feature_params"]`` holds only what was asked for.
     ``cpu`` holds the run's CPU seconds, its own and the operating system's on its
     behalf (page faults of fresh memory, file I/O), and its minor page faults
-    (:class:`kernelfit.memory_usage.ProcessCpu`).
+    (:class:`kernelfit.memory_usage.ProcessCpu`); ``cpu["phases"]`` splits them by phase
+    (:func:`kernelfit.phase_clock.cpu_by_phase`: the keys of ``timings``, with
+    ``refinement`` and ``corrections`` as the parts of a mixed-precision ``solve``).
     """
 
     config: dict

@@ -33,6 +33,7 @@ from .kernels import make_kernel
 from .memory import parse_budget
 from .memory_usage import AnonymousPeak, ProcessCpu, peak_rss
 from .model_selection import AUTO_BANDWIDTH_FACTORS, select_bandwidth
+from .phase_clock import cpu_by_phase, timed_phase
 from .progress import phase
 from .provenance import environment
 from .solvers.gram_sources import KernelGramSource
@@ -162,10 +163,10 @@ def run_experiment(config: ExperimentConfig, progress=None) -> ExperimentResult:
         A bad ``dtype`` or ``reg``, ``reg="auto"`` without a streamed feature map, or a
         kernel or Dask setting the streamed path does not support (before loading data).
     """
-    with AnonymousPeak() as anonymous, ProcessCpu() as cpu:
+    with AnonymousPeak() as anonymous, ProcessCpu() as cpu, cpu_by_phase() as phases:
         result = _run_experiment(config, progress)
     result.peak_anonymous_bytes = anonymous.peak
-    result.cpu = cpu.to_dict()
+    result.cpu = {**cpu.to_dict(), "phases": phases}
     return result
 
 
@@ -189,11 +190,10 @@ def _run_experiment(config, progress):
         config = replace(config, dtype=resolve_precision("auto", resolve_device(config.device)))
     check_config(config)
     timings = {}
-    t0 = time.perf_counter()
-    with phase(progress, "load", total=1, unit="data sets") as bar:
+    with timed_phase(timings, "load"), phase(progress, "load", total=1,
+                                             unit="data sets") as bar:
         data, Xtr, ytr, Xte, yte = _load(config, progress)
         bar.advance()
-    timings["load"] = time.perf_counter() - t0
     if config.features in STREAMED_FEATURES:
         return _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress)
     precision_choice = None
@@ -205,19 +205,17 @@ def _run_experiment(config, progress):
         config = replace(config, dtype=precision_choice.precision)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     mixed = config.dtype == "mixed"
-    t0 = time.perf_counter()
-    Ftr, Fte, feature_map = _features(config, Xtr, Xte, dtype, progress)
-    timings["features"] = time.perf_counter() - t0
+    with timed_phase(timings, "features"):
+        Ftr, Fte, feature_map = _features(config, Xtr, Xte, dtype, progress)
     bandwidth = config.bandwidth
     bandwidth_search = None
     if config.kernel in ("gaussian", "laplacian"):
         if bandwidth == "auto":
-            t0 = time.perf_counter()
-            median = make_kernel(config.kernel, X=Ftr).bandwidth
-            grid = [median * f for f in AUTO_BANDWIDTH_FACTORS]
-            bandwidth, bandwidth_search = select_bandwidth(Ftr, ytr, config.kernel, grid,
-                                                           config.seed, progress=progress)
-            timings["bandwidth_search"] = time.perf_counter() - t0
+            with timed_phase(timings, "bandwidth_search"):
+                median = make_kernel(config.kernel, X=Ftr).bandwidth
+                grid = [median * f for f in AUTO_BANDWIDTH_FACTORS]
+                bandwidth, bandwidth_search = select_bandwidth(Ftr, ytr, config.kernel, grid,
+                                                               config.seed, progress=progress)
         elif bandwidth is None:
             bandwidth = (DEFAULT_BANDWIDTH.get(config.dataset)
                          if config.features in (None, "none") else None)
@@ -237,12 +235,11 @@ def _run_experiment(config, progress):
     timings.update(solution.timings)
     refinement = solution.refinement
     train_pred = decode_scores(solution.K_alpha, clf.classes_)
-    t0 = time.perf_counter()
-    scores = to_numpy(clf.decision_function(Fte) if config.dask else kernel_matvec(
-        Fte, Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
-        phase_name="predict"))
-    test_pred = decode_scores(scores, clf.classes_)
-    timings["predict"] = time.perf_counter() - t0
+    with timed_phase(timings, "predict"):
+        scores = to_numpy(clf.decision_function(Fte) if config.dask else kernel_matvec(
+            Fte, Ftr, clf.dual_coef_, kernel, device=config.device, progress=progress,
+            phase_name="predict"))
+        test_pred = decode_scores(scores, clf.classes_)
     versions, machine = environment()
     cfg = config_record(config, bandwidth_search, refinement)
     if precision_choice is not None:

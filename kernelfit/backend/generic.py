@@ -11,10 +11,11 @@ CPU, refusing to mix them) and on anything else that follows the standard.
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 
 import numpy as np
+
+from ..phase_clock import timed_phase
 
 __all__ = ["Backend", "NotPositiveDefiniteError", "numpy_dtype"]
 
@@ -156,15 +157,11 @@ class Backend:
 
         The device is synchronized before the clock starts (earlier queued work is
         not counted) and before it stops (the block's queued work is), so GPU
-        phase times are those of the work itself, not of its submission.
+        phase times are those of the work itself, not of its submission. The CPU
+        seconds go where :func:`kernelfit.phase_clock.timed_phase` puts them.
         """
-        self.synchronize()
-        start = time.perf_counter()
-        try:
+        with timed_phase(timings, name, self.synchronize):
             yield
-        finally:
-            self.synchronize()
-            timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
 
     def free_memory(self) -> int:
         """Bytes free for new arrays on this device (host RAM for host-memory devices)."""

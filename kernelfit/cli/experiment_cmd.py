@@ -232,7 +232,7 @@ def render(result, floors=None) -> str:
           if (choice := result.config.get("dtype_choice")) else ()),
         *((("resumed filters", f"{resumed:,} (from --checkpoint-dir)"),)
           if (resumed := getattr(result, "resumed_filters", None)) else ()),
-        *((f"time: {k}", f"{v:.1f} s") for k, v in t.items()),
+        *((f"time: {k}", f"{v:.1f} s{_phase_cpu_text(result, k)}") for k, v in t.items()),
         ("time: total", f"{sum(t.values()):.1f} s"),
         *_phase_table_rows(result, floors),
         ("peak memory", _memory_text(result)),
@@ -246,6 +246,16 @@ def _cpu_text(cpu: dict) -> str:
     return (f"{cpu['user_seconds']:.1f} s in kernelfit and its libraries, "
             f"{cpu['system_seconds']:.1f} s in the operating system (page faults of fresh "
             f"memory, file I/O), all threads")
+
+
+def _phase_cpu_text(result, name: str) -> str:
+    """``"; CPU 95.2 s + OS 20.3 s"`` for a phase whose CPU seconds were recorded (all
+    threads: up to the wall seconds times the cores)."""
+    phases = (getattr(result, "cpu", None) or {}).get("phases") or {}
+    if name not in phases:
+        return ""
+    cpu = phases[name]
+    return f"; CPU {cpu['user_seconds']:.1f} s + OS {cpu['system_seconds']:.1f} s"
 
 
 #: How each ``RefinementInfo.stop_reason`` reads in the table.

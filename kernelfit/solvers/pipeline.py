@@ -23,13 +23,13 @@ experiments all call it; none factors, refines or measures on its own.
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..backend import NotPositiveDefiniteError, to_numpy
+from ..phase_clock import Stopwatch, timed_phase
 from ..validation import check_nonnegative
 from .exact import SolverFallbackWarning, solve_general
 from .mixed import RefinementInfo, refine
@@ -173,10 +173,9 @@ def measure_solution(solution: Solution, source, Y, *, progress=None) -> Solutio
         The same record, with ``timings["residual"]`` when a product was computed.
     """
     if solution.K_alpha is None:
-        t0 = time.perf_counter()
-        product = source.kernel_product(progress=progress, phase_name="residual")
-        solution.K_alpha = np.asarray(product(solution.alpha), np.float64)
-        solution.timings["residual"] = time.perf_counter() - t0
+        with timed_phase(solution.timings, "residual"):
+            product = source.kernel_product(progress=progress, phase_name="residual")
+            solution.K_alpha = np.asarray(product(solution.alpha), np.float64)
     solution.relative_residual, solution.rkhs_norm = solution_metrics(
         Y, solution.alpha, solution.reg, solution.K_alpha)
     return solution
@@ -230,12 +229,11 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
     if Y.ndim not in (1, 2) or Y.shape[0] != source.n:
         raise ValueError(f"Y must have shape ({source.n},) or ({source.n}, c); found {Y.shape}")
     timings, refinement = {}, None
-    t0 = time.perf_counter()
+    watch = Stopwatch()
     system = source.open(reg, storage_dtype, mixed=mixed, progress=progress)
     if system.fill_phase is not None:
         system.synchronize()  # every phase time is taken after the device has finished
-        timings[system.fill_phase] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        watch.lap(timings, system.fill_phase)
     finished = False
     try:
         try:
@@ -243,8 +241,7 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
                 raise NotPositiveDefiniteError(f"solver={solver!r} requested")
             system.factorize(progress)
             system.synchronize()
-            timings["cholesky"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            watch.lap(timings, "cholesky")
             if mixed:
                 alpha, refinement = refine(system.correction, Y, system.refine_product(progress),
                                            reg=reg, progress=progress)
@@ -262,7 +259,7 @@ def solve_kernel_system(source, Y, *, reg=0.0, dtype="float64", solver="auto",
         # Out-of-core tiles are deleted once no longer needed; an interrupted run keeps
         # them for the next one to resume.
         system.release(finished=finished)
-    timings["solve"] = time.perf_counter() - t0  # alpha is on the host: the device is done
+    watch.lap(timings, "solve")  # alpha is on the host: the device is done
     alpha = np.asarray(alpha, np.float64)
     K_alpha = None
     if refinement is not None:  # the last refinement residual gives K alpha for free

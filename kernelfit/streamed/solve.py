@@ -54,7 +54,6 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -68,6 +67,7 @@ from ..linalg.storage_choice import OpenedStorage, discard_tile_storage
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import copy_tiles
 from ..memory import parse_budget
+from ..phase_clock import timed_phase
 from ..solvers.gram_sources import StoredGramSource
 from ..solvers.pipeline import solve_kernel_system
 from ..solvers.targets import encode_targets
@@ -271,10 +271,9 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
         for reg in dict.fromkeys(chosen if r == "auto" else r for r in regs):
             own_timings = dict(timings)
             if by_reg:  # the factor overwrote the first copy: factor a fresh one
-                t0 = time.perf_counter()
-                storage = copy_tiles(stored, memory_budget=room if kept_dir is None else
-                                     plan.budget - plan.cross - plan.working)
-                own_timings["copy K"] = time.perf_counter() - t0
+                with timed_phase(own_timings, "copy K"):
+                    storage = copy_tiles(stored, memory_budget=room if kept_dir is None else
+                                         plan.budget - plan.cross - plan.working)
             by_reg[reg] = _solve_one(storage, stored, cross, Y, reg, dtype, room, own_timings,
                                      shared, progress)
     finally:
@@ -310,9 +309,8 @@ def _solve_one(storage, stored, cross, Y, reg, dtype, room, timings, shared, pro
     source = StoredGramSource(storage, stored, fallback_budget=room)
     solved = solve_kernel_system(source, Y, reg=reg, dtype=dtype, progress=progress)
     timings.update(solved.timings)
-    t0 = time.perf_counter()  # on the host: no device work to wait for
-    scores = cross_matvec(cross, solved.alpha, progress=progress)
-    timings["predict"] = time.perf_counter() - t0
+    with timed_phase(timings, "predict"):  # on the host: no device work to wait for
+        scores = cross_matvec(cross, solved.alpha, progress=progress)
     return StreamedSolution(
         dual_coef=solved.alpha, train_scores=solved.K_alpha, test_scores=scores,
         reg=float(reg), reg_search=None, relative_residual=solved.relative_residual,

@@ -46,6 +46,12 @@ def test_mnist_subset_end_to_end_json_matches_schema(tmp_path):
     assert record["n_train"] == 1500 and record["n_features"] == 784
     assert 0 < record["peak_anonymous_bytes"] <= record["peak_rss_bytes"]
     assert "RSS; anonymous" in proc.stdout
+    # CPU seconds per phase, the mixed solve split into its products and corrections
+    phases = record["cpu"]["phases"]
+    assert {"load", "gram", "cholesky", "solve", "refinement", "corrections",
+            "predict"} <= set(phases)
+    assert phases["cholesky"]["user_seconds"] > 0
+    assert "; CPU " in proc.stdout.split("time: gram")[1].splitlines()[0]
 
 
 @needs_mnist
@@ -108,6 +114,12 @@ def test_results_table_shows_the_chosen_reg():
     result.cpu = {"user_seconds": 12.25, "system_seconds": 3.5, "minor_faults": 10}
     assert "12.2 s in kernelfit and its libraries, 3.5 s in the operating system" \
         in render(result)
+    assert "; CPU" not in render(result)  # no split by phase recorded: none shown
+    result.cpu["phases"] = {"solve": {"user_seconds": 2.04, "system_seconds": 0.26,
+                                         "minor_faults": 3}}
+    lines = render(result).splitlines()
+    assert any(line.startswith("time: solve") and line.endswith("; CPU 2.0 s + OS 0.3 s")
+               for line in lines)
 
 
 def test_missing_data_lists_what_to_put_where(tmp_path, capsys, monkeypatch):

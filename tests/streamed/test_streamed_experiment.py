@@ -74,10 +74,22 @@ def test_auto_reg_reports_the_interpolant_from_the_same_gram(loads, monkeypatch)
         jsonschema.validate({**record, "unregularized": {**zero, "test_error": 2.0}}, schema)
     # (a small run in a long test process may reuse touched memory: no fault at all)
     assert record["cpu"]["user_seconds"] > 0 and record["cpu"]["minor_faults"] >= 0
+    # CPU seconds per phase: the timed phases (both fits' phases summed under one name),
+    # within the run's totals.
+    phases = record["cpu"]["phases"]
+    assert {"load", "features+gram", "kernel", "cholesky", "solve", "predict"} <= set(phases)
+    assert set(phases) <= {k.removeprefix("reg 0: ") for k in result.timings}
+    for field in ("user_seconds", "system_seconds", "minor_faults"):
+        assert sum(p[field] for p in phases.values()) <= record["cpu"][field] + 1e-6
+    with pytest.raises(jsonschema.ValidationError):
+        bad = {**phases["cholesky"], "system_seconds": -1}
+        jsonschema.validate({**record, "cpu": {**record["cpu"], "phases": {"cholesky": bad}}},
+                            schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**record, "cpu": {**record["cpu"], "system_seconds": -1}}, schema)
     table = render(result)
     assert "in the operating system" in table
+    assert "time: cholesky" in table and "; CPU " in table.split("time: cholesky")[1]
     assert f"{100 * zero['test_error']:.2f}%" in table.split("reg 0: train / test error")[1]
     assert "reg 0: RKHS norm" in table and "reg 0: relative residual" in table
 
