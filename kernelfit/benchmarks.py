@@ -35,6 +35,7 @@ import time
 import numpy as np
 
 from .memory_usage import AnonymousPeak, ProcessCpu, peak_rss
+from .phase_clock import cpu_by_phase
 from .phase_rates import gemm_rate, memory_bandwidth, phase_rows
 
 __all__ = ["solve_benchmark"]
@@ -60,11 +61,11 @@ def _fit_once(X, y, dtype, backend, memory_budget):
 
     backend.synchronize()
     t0 = time.perf_counter()
-    with AnonymousPeak() as anon, ProcessCpu() as cpu:
+    with AnonymousPeak() as anon, ProcessCpu() as cpu, cpu_by_phase() as phases:
         clf = KernelClassifier(bandwidth=BANDWIDTH, dtype=dtype, device=backend.device,
                                memory_budget=memory_budget).fit(X, y)
     backend.synchronize()
-    return clf, time.perf_counter() - t0, anon, cpu
+    return clf, time.perf_counter() - t0, anon, {**cpu.to_dict(), "phases": phases}
 
 
 def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None, warm=False) -> dict:
@@ -79,7 +80,7 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None, warm=Fa
     if warm:  # again, on pages this process has touched (and freed) once already
         again, seconds, _, warm_cpu = _fit_once(X, y, dtype, backend, memory_budget)
         warm_fit = {"seconds": seconds, "timings": dict(again.timings_),
-                    "cpu": warm_cpu.to_dict(),
+                    "cpu": warm_cpu,
                     "refinement": None if dtype != "mixed" else again.refinement_.to_dict()}
         del again
     # Mixed: K alpha from the last refinement residual; else one float64 product on the
@@ -93,7 +94,7 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None, warm=Fa
     return {"seconds": total, "timings": t, "relative_residual": resid,
             "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
             "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": peak_rss(),
-            "peak_anon_rss": anon.peak, "cpu": cpu.to_dict(), "resumed_panels": clf.resumed_panels_,
+            "peak_anon_rss": anon.peak, "cpu": cpu, "resumed_panels": clf.resumed_panels_,
             "solver": clf.solver_, "storage": clf.storage_,
             "n_features": int(X.shape[1]),
             "refinement": None if dtype != "mixed" else clf.refinement_.to_dict(),
@@ -190,7 +191,8 @@ def solve_benchmark(sizes, dtypes=("mixed", "float64"), *, source="mnist", sklea
                 row["time_over_float64_floor"] = ours["seconds"] / row["float64_floor_seconds"]
                 if ours.get("warm"):
                     warm_run = {**ours, "timings": ours["warm"]["timings"],
-                                "refinement": ours["warm"]["refinement"]}
+                                "refinement": ours["warm"]["refinement"],
+                                "cpu": ours["warm"]["cpu"]}
                     row["warm_phases"] = _phases(row, warm_run, dtype, rate, rate64)
                     row["warm_over_floor"] = ours["warm"]["seconds"] / row["floor_seconds"]
                 if sk and sk.get("status") == "ok":
@@ -215,7 +217,7 @@ def _phases(row, ours, dtype, rate, rate64) -> list[dict]:
               "copy_gbs": row["copy_gbs"], "triad_gbs": row["triad_gbs"]}
     return phase_rows(ours["timings"], floors, n=row["n"], d=ours["n_features"],
                       factor_dtype="float64" if dtype == "float64" else "float32",
-                      refinement=ours["refinement"])
+                      refinement=ours["refinement"], cpu=(ours.get("cpu") or {}).get("phases"))
 
 
 # Child process: python -m kernelfit.benchmarks KIND N DTYPE SOURCE DEVICE BUDGET

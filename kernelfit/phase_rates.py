@@ -130,7 +130,7 @@ def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 <
 
 def phase_rows(timings: dict, floors: dict, *, n: int, d: int, factor_dtype="float64",
                refinement: dict | None = None, n_test: int = 0,
-               test_kernel_itemsize: int | None = None) -> list[dict]:
+               test_kernel_itemsize: int | None = None, cpu: dict | None = None) -> list[dict]:
     """One row per timed phase: its work, rate and floor (see the module docstring).
 
     Parameters
@@ -154,12 +154,17 @@ def phase_rows(timings: dict, floors: dict, *, n: int, d: int, factor_dtype="flo
         streamed features, whose ``predict`` multiplies it by ``alpha``): its itemsize.
         ``predict`` is then ``n_test * n`` entries read at the copy bandwidth, not a
         GEMM over ``d`` features.
+    cpu : dict, optional
+        CPU seconds per phase (:func:`kernelfit.phase_clock.cpu_by_phase`): each row
+        gets its phase's ``user_seconds`` and ``system_seconds`` (a mixed solve's
+        ``corrections`` for its ``solve`` row).
 
     Returns
     -------
     list of dict
         ``phase, unit ("GFLOP" or "GB"), work, seconds, rate, floor, floor_rate,
-        over_floor`` (``rate`` and ``over_floor`` None for a phase timed at 0 s).
+        over_floor`` (``rate`` and ``over_floor`` None for a phase timed at 0 s), and
+        with ``cpu`` ``user_seconds`` and ``system_seconds`` (None where not recorded).
     """
     itemsize = np.dtype(factor_dtype).itemsize
     gemm64 = ("float64 GEMM", floors["gemm_float64_gflops"])
@@ -194,17 +199,25 @@ def phase_rows(timings: dict, floors: dict, *, n: int, d: int, factor_dtype="flo
         rows.append({"phase": phase, "unit": unit, "work": amount, "seconds": t, "rate": rate,
                      "floor": floor, "floor_rate": float(floor_rate),
                      "over_floor": None if rate is None else float(floor_rate) / rate})
+        if cpu is not None:
+            name = "corrections" if phase == "solve" and refinement is not None else phase
+            used = cpu.get(name) or {}
+            rows[-1].update(user_seconds=used.get("user_seconds"),
+                            system_seconds=used.get("system_seconds"))
     return rows
 
 
 def format_phase_rows(rows: list[dict]) -> list[str]:
-    """Aligned text lines: phase, work, seconds, rate, floor and time over floor."""
+    """Aligned text lines: phase, work, seconds, rate, floor and time over floor, then
+    the phase's CPU seconds (program + operating system) where they were recorded."""
     lines = [f"{'phase':<11s}{'work':>14s}{'seconds':>9s}{'rate':>14s}   floor"]
     for row in rows:
         per = "GFLOP/s" if row["unit"] == "GFLOP" else "GB/s"
         rate = "-" if row["rate"] is None else f"{row['rate']:.1f} {per}"
         over = "" if row["over_floor"] is None else f" ({row['over_floor']:.2f}x floor)"
+        cpu = ("" if row.get("system_seconds") is None else
+               f"; CPU {row['user_seconds']:.1f} s + OS {row['system_seconds']:.1f} s")
         lines.append(f"{row['phase']:<11s}{row['work']:>8.2f} {row['unit']:<5s}"
                      f"{row['seconds']:>9.2f}{rate:>14s}   {row['floor']} "
-                     f"{row['floor_rate']:.1f} {per}{over}")
+                     f"{row['floor_rate']:.1f} {per}{over}{cpu}")
     return lines

@@ -98,3 +98,23 @@ def test_a_mixed_fit_times_its_products_and_corrections(rng):
                                               factor_dtype="float32", refinement=info)}
     assert {"gram", "cholesky", "refinement", "solve"} <= set(rows)
     assert rows["refinement"]["seconds"] == info["product_seconds"]
+
+
+def test_rows_carry_each_phases_cpu_seconds_where_recorded():
+    refinement = {"iterations": 1, "residuals": [1e-3, 1e-13], "residuals_from": "stored kernel",
+                  "product_seconds": 0.4, "correction_seconds": 0.2}
+    cpu = {"gram": {"user_seconds": 1.5, "system_seconds": 0.25, "minor_faults": 9},
+           "refinement": {"user_seconds": 0.7, "system_seconds": 0.0, "minor_faults": 0},
+           "corrections": {"user_seconds": 0.3, "system_seconds": 0.05, "minor_faults": 0}}
+    timings = {"gram": 1.0, "cholesky": 2.0, "solve": 0.7}
+    rows = {r["phase"]: r for r in phase_rows(timings, FLOORS, n=500, d=10,
+                                              factor_dtype="float32", refinement=refinement,
+                                              cpu=cpu)}
+    assert (rows["gram"]["user_seconds"], rows["gram"]["system_seconds"]) == (1.5, 0.25)
+    assert rows["solve"]["system_seconds"] == 0.05  # a mixed solve row is its corrections
+    assert rows["refinement"]["user_seconds"] == 0.7
+    assert rows["cholesky"]["system_seconds"] is None  # not recorded: not shown
+    lines = format_phase_rows(list(rows.values()))
+    assert lines[1].startswith("gram") and lines[1].endswith("; CPU 1.5 s + OS 0.2 s")
+    assert "; CPU" not in next(line for line in lines if line.startswith("cholesky"))
+    assert "user_seconds" not in phase_rows(timings, FLOORS, n=500, d=10)[0]

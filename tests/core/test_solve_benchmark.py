@@ -45,7 +45,11 @@ def test_rows_compare_kernelfit_sklearn_and_both_floors(small_gemm):
         assert row["copy_gbs"] > 0 and np.isfinite(row["copy_gbs"])
         for phase in row["phases"]:
             assert phase["rate"] == pytest.approx(phase["work"] / phase["seconds"])
+            # the fit's CPU seconds per phase (the residual is measured after the fit)
+            if phase["phase"] != "residual":
+                assert phase["user_seconds"] >= 0 and phase["system_seconds"] >= 0
         assert len(format_phases(row)) == len(phases) + 1
+        assert "+ OS" in format_phases(row)[1]  # the gram line
     assert mixed["phases"][1]["floor_rate"] == mixed["gemm_gflops"]  # the SGEMM rate
     assert mixed["mixed_over_float64"] == f64["mixed_over_float64"] == pytest.approx(
         mixed["kernelfit"]["seconds"] / f64["kernelfit"]["seconds"])
