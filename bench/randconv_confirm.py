@@ -24,7 +24,6 @@ same configuration skips it, so a killed run resumes where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -32,7 +31,13 @@ import time
 
 import numpy as np
 from randconv_settings import SCREEN
-from randconv_study import feature_params, load_split, log
+from randconv_study import (
+    check_split_and_grid,
+    feature_params,
+    finish_results,
+    log,
+    start_results,
+)
 
 from kernelfit.features import RandomConvFeatures
 from kernelfit.progress import TqdmProgress, progress_lines_ended
@@ -67,12 +72,9 @@ def parse_args(argv):
     unknown = [name for name in args.settings if name not in known]
     if unknown:
         parser.error(f"--settings must be names of the study's screen; unknown: {unknown}")
-    if args.n_fit < 10 or args.n_val < 10 or args.filters < 1:
-        parser.error(f"--n-fit and --n-val must be at least 10 and --filters at least 1; "
-                     f"found {args.n_fit}, {args.n_val}, {args.filters}")
-    if min(args.bandwidth_factors) <= 0 or min(args.regs) < 0:
-        parser.error(f"--bandwidth-factors must be > 0 and --regs >= 0; found "
-                     f"{args.bandwidth_factors} and {args.regs}")
+    check_split_and_grid(parser, args)
+    if args.filters < 1:
+        parser.error(f"--filters must be at least 1; found {args.filters}")
     return args
 
 
@@ -198,26 +200,16 @@ def draw(results, path):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    results = {"settings": {}}
-    if os.path.exists(args.out):
-        with open(args.out) as handle:
-            results = json.load(handle)
-    images, labels, data_name = load_split(args.n_fit, args.n_val, args.seed)
-    results.update({"data": data_name, "n_fit": args.n_fit, "n_val": args.n_val,
-                    "filters": args.filters,
-                    "command": " ".join(["python", "bench/randconv_confirm.py",
-                                         *(sys.argv[1:] if argv is None else argv)])})
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    results, images, labels = start_results(args, "bench/randconv_confirm.py", argv)
+    results["filters"] = args.filters
     progress = TqdmProgress(interval=60.0)
     with progress_lines_ended():
         for name in args.settings:
             confirm_setting(name, images, labels, args, results, progress)
     results["summary"] = summary_rows(results)
-    write_json(results, args.out)
-    print_table(results)
-    if args.plot:
-        draw(results, args.plot)
-        print(f"plot: {args.plot}")
+    finish_results(results, args, print_table, draw)
 
 
 if __name__ == "__main__":

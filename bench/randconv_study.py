@@ -79,16 +79,21 @@ def parse_args(argv):
     parser.add_argument("--out", required=True, help="JSON file (read back to resume)")
     parser.add_argument("--plot", default=None, help="PNG of error against filters")
     args = parser.parse_args(argv)
-    if args.n_fit < 10 or args.n_val < 10:
-        parser.error(f"--n-fit and --n-val must be at least 10; found {args.n_fit}, "
-                     f"{args.n_val}")
+    check_split_and_grid(parser, args)
     if args.filters < 1 or min(args.curve_filters) < 1:
         parser.error(f"--filters and --curve-filters must be at least 1; found {args.filters} "
                      f"and {args.curve_filters}")
+    return args
+
+
+def check_split_and_grid(parser, args) -> None:
+    """Refuse a split smaller than 10 images a side, a bandwidth factor <= 0, a reg < 0."""
+    if args.n_fit < 10 or args.n_val < 10:
+        parser.error(f"--n-fit and --n-val must be at least 10; found {args.n_fit}, "
+                     f"{args.n_val}")
     if min(args.bandwidth_factors) <= 0 or min(args.regs) < 0:
         parser.error(f"--bandwidth-factors must be > 0 and --regs >= 0; found "
                      f"{args.bandwidth_factors} and {args.regs}")
-    return args
 
 
 def log(message):
@@ -301,16 +306,32 @@ def draw(results, path):
     plt.close(fig)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def start_results(args, program, argv):
+    """The results so far (read back from ``args.out`` to resume), with this run's data
+    name, split sizes and command; and the split's images and labels."""
     results = {"settings": {}}
     if os.path.exists(args.out):
         with open(args.out) as handle:
             results = json.load(handle)
     images, labels, data_name = load_split(args.n_fit, args.n_val, args.seed)
     results.update({"data": data_name, "n_fit": args.n_fit, "n_val": args.n_val,
-                    "command": " ".join(["python", "bench/randconv_study.py",
-                                         *(sys.argv[1:] if argv is None else argv)])})
+                    "command": " ".join(["python", program, *argv])})
+    return results, images, labels
+
+
+def finish_results(results, args, print_table, draw):
+    """Write the JSON, print the table, draw the plot when ``--plot`` asks for one."""
+    write_json(results, args.out)
+    print_table(results)
+    if args.plot:
+        draw(results, args.plot)
+        print(f"plot: {args.plot}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    results, images, labels = start_results(args, "bench/randconv_study.py", argv)
     if "screen" in args.stage:
         for name, changes in SCREEN:
             if args.only is None or name in args.only:
@@ -331,11 +352,7 @@ def main(argv=None):
                                                                           args.filters)
         for n_filters in args.curve_filters:
             run_setting(name, changes, n_filters, images, labels, args, results)
-    write_json(results, args.out)
-    print_table(results)
-    if args.plot:
-        draw(results, args.plot)
-        print(f"plot: {args.plot}")
+    finish_results(results, args, print_table, draw)
 
 
 if __name__ == "__main__":
