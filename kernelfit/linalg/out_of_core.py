@@ -111,7 +111,6 @@ class OutOfCoreStorage(TileStorage):
         self._stop = False
         self._lead = threading.Condition()
         self._fd = os.open(path, os.O_RDONLY)
-        self._write_fd = None
 
     # -- sizes -------------------------------------------------------------
     def _len(self, i):
@@ -193,22 +192,6 @@ class OutOfCoreStorage(TileStorage):
     def write_block(self, i, j, block):
         self._view(i, j)[...] = block
 
-    def tile_shape(self, i, j) -> tuple[int, int]:
-        """Rows and columns of tile ``(i, j)``."""
-        return self._len(i), self._len(j)
-
-    def tile_offset(self, i, j) -> int:
-        """Byte offset of tile ``(i, j)`` (column-major) in the tile file."""
-        return self._offsets[i, j]
-
-    def write_fd(self) -> int:
-        """A descriptor of the tile file open for writing (for
-        :class:`~kernelfit.linalg.tile_writer.BackgroundTileWriter`; closed by :meth:`close`).
-        Writes through it and the memory map meet in the same page cache."""
-        if self._write_fd is None:
-            self._write_fd = os.open(os.path.join(self.directory, _TILES), os.O_WRONLY)
-        return self._write_fd
-
     def fill_block(self, i, j, compute):
         compute(self._view(i, j))
 
@@ -280,7 +263,6 @@ class OutOfCoreStorage(TileStorage):
         self._stop_read_ahead()
         self._file.flush()
         self._column = {}
-        for name in ("_fd", "_write_fd"):
-            if getattr(self, name) is not None:
-                os.close(getattr(self, name))
-                setattr(self, name, None)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

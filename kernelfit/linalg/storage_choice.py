@@ -238,19 +238,13 @@ class TeeTiles:
     ----------
     first, second : TileStorage
         Same ``n`` and tile size.
-    writer : BackgroundTileWriter, optional
-        Writes ``first``'s tiles from a thread (an out-of-core ``first``,
-        :mod:`kernelfit.linalg.tile_writer`): each block is computed into one of its
-        buffers, copied into ``second``, and handed to it.
     """
 
-    def __init__(self, first, second, writer=None):
+    def __init__(self, first, second):
         if (first.n, first.tile_size) != (second.n, second.tile_size):
             raise ValueError(f"tee targets differ: n, tile = {(first.n, first.tile_size)} "
                              f"and {(second.n, second.tile_size)}")
-        if writer is not None and writer.storage is not first:
-            raise ValueError("the background writer must write the first tee target")
-        self.first, self.second, self.writer = first, second, writer
+        self.first, self.second = first, second
         self.n, self.tile_size, self.nt = first.n, first.tile_size, first.nt
 
     def write_block(self, i, j, block):
@@ -260,12 +254,6 @@ class TeeTiles:
 
     def fill_block(self, i, j, compute):
         """Compute tile ``(i, j)`` into the first storage, then copy it to the second."""
-        if self.writer is not None:
-            tile = self.writer.buffer(i, j)
-            compute(tile)
-            self.second.write_block(i, j, self._cast(tile, self.second))
-            self.writer.submit(i, j, tile)
-            return
         self.first.fill_block(i, j, compute)
         self.second.write_block(i, j, self._cast(self.first.tile(i, j), self.second))
 

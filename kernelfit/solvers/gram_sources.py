@@ -22,8 +22,6 @@ features). The Dask tile graph is :class:`kernelfit.distributed.gram_source.Dask
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from ..backend import resolve_device
@@ -39,7 +37,6 @@ from ..linalg.storage_choice import (
 )
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import tile_symmetric_matvec
-from ..linalg.tile_writer import BackgroundTileWriter
 from ..memory import check_budget
 from .mixed import tile_correction
 
@@ -196,12 +193,8 @@ class KernelGramSource:
                 factor = PackedStorage(self.n, kept.storage.tile_size, np.float32, self.backend,
                                        kept.budget_left)
                 opened = OpenedStorage(factor)
-                # K on disk is written by a thread: the BLAS threads never wait on the disk.
-                writer = (None if kept.directory is None
-                          else BackgroundTileWriter(kept.storage))
-                with writer or contextlib.nullcontext():
-                    gram(self.data, kernel=self.kernel, dtype=np.float64, device=self.backend,
-                         out=TeeTiles(kept.storage, factor, writer=writer), progress=progress)
+                gram(self.data, kernel=self.kernel, dtype=np.float64, device=self.backend,
+                     out=TeeTiles(kept.storage, factor), progress=progress)
                 SymmetricTileView(kept.storage).symmetrize_diagonal()
             except BaseException:
                 discard_tile_storage(kept)
