@@ -115,7 +115,8 @@ def gram_blocks(
 
 def _block_kernel(X, Y, kernel, params, *, dtype, device, memory_budget, block_size):
     """``(pairs, compute)``: the blocks of ``K(X, Y)`` (lower blocks when ``Y`` is None)
-    and ``compute(pair, out=None)``, which evaluates one block, into ``out`` if given."""
+    and ``compute(pair, out=None, copy_to=None)``, which evaluates one block, into ``out``
+    if given, and a copy into ``copy_to`` (:class:`kernelfit.kernels.Kernel`)."""
     backend = backend_for(X, device)
     X = prepare_data(X, "X", dtype, backend)
     symmetric = Y is None
@@ -129,8 +130,9 @@ def _block_kernel(X, Y, kernel, params, *, dtype, device, memory_budget, block_s
     n, m, d = X.shape[0], Y.shape[0], X.shape[1]
     b = block_size_for(n, m, d, memory_budget, block_size)
 
-    def compute(pair, out=None):
-        return k(X[pair.rows, ...], Y[pair.cols, ...], out=out, same=pair.diagonal)
+    def compute(pair, out=None, copy_to=None):
+        return k(X[pair.rows, ...], Y[pair.cols, ...], out=out, same=pair.diagonal,
+                 copy_to=copy_to)
 
     return tile_pairs(n, b, None if symmetric else m), compute
 

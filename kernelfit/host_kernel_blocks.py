@@ -26,7 +26,7 @@ _CHUNK_ENTRIES = 1 << 16
 _MAX_THREADS = 8
 
 
-def gaussian_block_numpy(X, Z, same, gamma, out=None):
+def gaussian_block_numpy(X, Z, same, gamma, out=None, copy_to=None):
     """``exp(-gamma * max(||x||^2 + ||z||^2 - 2 x.z, 0))`` for NumPy blocks, in float64.
 
     After the GEMM, the scale, norms, clamp and ``exp`` run in place on row
@@ -40,9 +40,15 @@ def gaussian_block_numpy(X, Z, same, gamma, out=None):
     the row-major transpose ``K(Z, X)``, so every pass runs along contiguous
     memory. A float32 ``out`` receives each finished chunk, cast while it is
     in cache; other outputs get a cast copy.
+
+    ``copy_to`` (same shape and layout as ``out``, e.g. the float32 tile of a
+    mixed-precision factor beside the float64 ``K`` it keeps) also receives each
+    finished chunk, cast while it is in cache, on the chunk threads: its pages are
+    first touched by both threads and the block is not read again.
     """
     if out is not None and out.flags.f_contiguous and not out.flags.c_contiguous:
-        gaussian_block_numpy(Z, X, same, gamma, out=out.T)
+        gaussian_block_numpy(Z, X, same, gamma, out=out.T,
+                             copy_to=None if copy_to is None else copy_to.T)
         return out
     X64 = np.ascontiguousarray(X, dtype=np.float64)
     # A distinct operand, as in _inner64 (never one array on both sides of a GEMM).
@@ -52,47 +58,58 @@ def gaussian_block_numpy(X, Z, same, gamma, out=None):
     in_place = rows_ok and out.dtype == np.float64
     K = out if in_place else np.empty(shape)
     cast_into = out if rows_ok and out.dtype == np.float32 else None
+    late_copy = copy_to is not None and (copy_to.ndim != 2 or copy_to.shape != shape
+                                         or copy_to.strides[1] != copy_to.itemsize
+                                         or cast_into is not None)
+    chunk_copy = None if late_copy else copy_to
     x_term = gamma * np.einsum("ij,ij->i", X64, X64)
     z_term = x_term if same else gamma * np.einsum("ij,ij->i", Z64, Z64)
     if same:
-        _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into)
+        _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into, chunk_copy)
     else:
-        _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into)
-    if out is None or in_place or cast_into is not None:
-        return K if out is None or in_place else out
-    out[...] = K
-    return out
+        _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into, chunk_copy)
+    if out is not None and not in_place and cast_into is None:
+        out[...] = K
+    if late_copy:  # a layout the chunks cannot write: one copy of the finished block
+        copy_to[...] = out if out is not None else K
+    return K if out is None or in_place else out
 
 
 #: Diagonal blocks up to this edge are computed whole; larger ones are split in two.
 _DIAGONAL_LEAF = 512
 
 
-def _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into=None):
+def _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into=None, copy_to=None):
     """A diagonal block (``Z64`` a copy of ``X64``): its lower half computed by
     recursive halving (the two diagonal quarters, one full off-diagonal quarter),
     the upper half mirrored, the diagonal set to exactly 1; about ``1/2 + leaf/2n``
     of the full block's GEMM work."""
     n = K.shape[0]
+    targets = [K if cast_into is None else cast_into, *([] if copy_to is None else [copy_to])]
     if n <= _DIAGONAL_LEAF:
-        _fill_block(X64, Z64, x_term, x_term, gamma, K, cast_into)
-        target = K if cast_into is None else cast_into
-        np.fill_diagonal(target, 1.0)
+        _fill_block(X64, Z64, x_term, x_term, gamma, K, cast_into, copy_to)
+        for target in targets:
+            np.fill_diagonal(target, 1.0)
         return
     h = n // 2
     lower = slice(h, n), slice(0, h)
+
+    def part_of(array, index):
+        return None if array is None else array[index]
+
     for part in (slice(0, h), slice(h, n)):
         _fill_symmetric(X64[part], Z64[part], x_term[part], gamma, K[part, part],
-                        None if cast_into is None else cast_into[part, part])
+                        part_of(cast_into, (part, part)), part_of(copy_to, (part, part)))
     _fill_block(X64[h:], Z64[:h], x_term[h:], x_term[:h], gamma, K[lower],
-                None if cast_into is None else cast_into[lower])
-    target = K if cast_into is None else cast_into
-    target[:h, h:] = target[lower].T
+                part_of(cast_into, lower), part_of(copy_to, lower))
+    for target in targets:
+        target[:h, h:] = target[lower].T
 
 
-def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None):
+def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None, copy_to=None):
     """``K = exp(min(2 gamma X Z^T - x_term - z_term, 0))``: one GEMM into ``K``, then
-    the passes on L2-sized row chunks, each chunk also cast into ``cast_into`` if given."""
+    the passes on L2-sized row chunks, each chunk also cast into ``cast_into`` (in
+    place of ``K``) or copied into ``copy_to`` (beside it) if given."""
     np.matmul(X64, Z64.T, out=K)
     x_col, z_row = x_term[:, None], z_term[None, :]
 
@@ -104,6 +121,8 @@ def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None):
         np.minimum(chunk, 0.0, out=chunk)  # squared distances clamped at 0
         if cast_into is None:
             np.exp(chunk, out=chunk)
+            if copy_to is not None:
+                copy_to[rows] = chunk
         else:
             np.exp(chunk, out=cast_into[rows], casting="same_kind")
 

@@ -57,7 +57,7 @@ class Kernel:
         """Approximate flops per Gram entry and input dimension (for GFLOP/s reports)."""
         return 2.0 if self.name != "laplacian" else 3.0
 
-    def __call__(self, X, Z, out=None, *, same: bool = False):
+    def __call__(self, X, Z, out=None, *, same: bool = False, copy_to=None):
         """Evaluate ``k(X, Z)``.
 
         Parameters
@@ -69,15 +69,20 @@ class Kernel:
         same : bool, default False
             ``X`` and ``Z`` are the same rows (a diagonal block): the diagonal
             of the squared distances is set to exactly zero.
+        copy_to : array of shape (n, m), optional
+            Also receives the block, in its own dtype (e.g. the float32 tile of a
+            mixed-precision factor beside a kept float64 ``K``); the NumPy gaussian
+            writes it chunk by chunk while each chunk is in cache.
 
         Returns
         -------
         array of shape (n, m)
         """
         xp = array_namespace(X, Z)
-        if out is not None and tuple(out.shape) != (X.shape[0], Z.shape[0]):
-            raise ValueError(f"out must have shape {(X.shape[0], Z.shape[0])}; "
-                             f"found {tuple(out.shape)}")
+        for name, array in (("out", out), ("copy_to", copy_to)):
+            if array is not None and tuple(array.shape) != (X.shape[0], Z.shape[0]):
+                raise ValueError(f"{name} must have shape {(X.shape[0], Z.shape[0])}; "
+                                 f"found {tuple(array.shape)}")
         if self.name == "callable":
             block = xp.asarray(self.function(X, Z))
             if tuple(block.shape) != (X.shape[0], Z.shape[0]):
@@ -85,13 +90,21 @@ class Kernel:
                     f"the kernel callable returned shape {tuple(block.shape)}; "
                     f"expected {(X.shape[0], Z.shape[0])}"
                 )
+        elif (self.name == "gaussian" and out is not None and copy_to is not None
+              and _numpy_block(X, Z, out, copy_to)):  # copy_to filled chunk by chunk
+            return gaussian_block_numpy(X, Z, same, 0.5 / self.bandwidth**2, out=out,
+                                        copy_to=copy_to)
         else:
             block = _BLOCK_FUNCTIONS[self.name](self, xp, X, Z, same, out=out)
         if out is None:
-            return xp.astype(block, X.dtype) if block.dtype != X.dtype else block
-        if block is not out:  # the block function could not write into out itself
+            block = xp.astype(block, X.dtype) if block.dtype != X.dtype else block
+        elif block is not out:  # the block function could not write into out itself
             out[...] = block if block.dtype == out.dtype else xp.astype(block, out.dtype)
-        return out
+            block = out
+        if copy_to is not None:
+            copy_to[...] = block if block.dtype == copy_to.dtype else xp.astype(block,
+                                                                               copy_to.dtype)
+        return block
 
 
 def _as64(xp, A):
@@ -124,10 +137,14 @@ def _sqdist(xp, X, Z, same: bool):
 # return a new block, which Kernel.__call__ then copies into ``out``.
 
 
+def _numpy_block(*arrays) -> bool:
+    """All given arrays (None skipped) are NumPy arrays: the host fast path applies."""
+    return all(a is None or isinstance(a, np.ndarray) for a in arrays)
+
+
 def _gaussian(kernel, xp, X, Z, same, out=None):
     gamma = 0.5 / kernel.bandwidth**2
-    if all(isinstance(a, np.ndarray) for a in (X, Z)) and (out is None
-                                                           or isinstance(out, np.ndarray)):
+    if _numpy_block(X, Z, out):
         return gaussian_block_numpy(X, Z, same, gamma, out=out)
     return xp.exp(_sqdist(xp, X, Z, same) * -gamma)
 

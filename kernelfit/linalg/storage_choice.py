@@ -253,7 +253,19 @@ class TeeTiles:
         self.second.write_block(i, j, self._cast(block, self.second))
 
     def fill_block(self, i, j, compute):
-        """Compute tile ``(i, j)`` into the first storage, then copy it to the second."""
+        """Compute tile ``(i, j)`` into the first storage and copy it to the second.
+
+        ``compute(out, copy_to=None)`` (:func:`kernelfit.gram_builder.gram`'s blocks).
+        On the host the copy is made by the block itself (``copy_to``): the NumPy
+        gaussian writes it chunk by chunk while each chunk is in cache, on the
+        block's threads, which also share the first touch of the second storage's
+        fresh pages (a cost this machine's virtual memory makes large: about 1-2 s
+        per GB from one thread, half that from two).
+        """
+        if self.first.backend.is_host and self.second.backend.is_host:
+            target = self.second.tile(i, j)
+            self.first.fill_block(i, j, lambda out: compute(out, copy_to=target))
+            return
         self.first.fill_block(i, j, compute)
         self.second.write_block(i, j, self._cast(self.first.tile(i, j), self.second))
 

@@ -201,3 +201,35 @@ def test_split_diagonal_block_default_output(rng, monkeypatch):
     K = make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, same=True)
     assert K.dtype == np.float32
     np.testing.assert_allclose(K, reference("gaussian", X, X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [37, 1100])  # 1100: the diagonal block recurses (leaf 512)
+@pytest.mark.parametrize("copy_order", ["F", "C"])
+@pytest.mark.parametrize("same", [False, True])
+@pytest.mark.parametrize("name", ["gaussian", "laplacian"])
+def test_copy_to_receives_the_block_in_its_own_dtype(name, same, copy_order, n, rng):
+    """The float32 tile beside a kept float64 K: exactly the cast of the float64 block,
+    written in the chunk pass (gaussian, matching layout) or once afterwards."""
+    X = with_duplicates(rng, n, 5)
+    Z = X if same else rng.random((n // 2 + 3, 5))
+    shape = (X.shape[0], Z.shape[0])
+    out = np.full(shape, np.nan, order="F")
+    copy = np.full(shape, np.nan, dtype=np.float32, order=copy_order)
+    kernel = make_kernel(name, bandwidth=BANDWIDTH)
+    assert kernel(X, Z, out, same=same, copy_to=copy) is out
+    np.testing.assert_allclose(out, reference(name, X, Z), rtol=RTOL, atol=0)
+    np.testing.assert_array_equal(copy, out.astype(np.float32))
+    if same:
+        np.testing.assert_array_equal(np.diagonal(copy), 1.0)
+
+
+def test_copy_to_on_the_generic_path_and_its_shape_checked(rng):
+    xps = pytest.importorskip("array_api_strict")
+    X, Z = with_duplicates(rng, 30, 6), rng.random((19, 6))
+    kernel = make_kernel("gaussian", bandwidth=BANDWIDTH)
+    copy = xps.zeros((30, 19), dtype=xps.float32)
+    block = kernel(xps.asarray(X), xps.asarray(Z), copy_to=copy)
+    np.testing.assert_array_equal(np.asarray(copy._array),
+                                  np.asarray(block._array).astype(np.float32))
+    with pytest.raises(ValueError, match=r"copy_to must have shape \(30, 19\); found \(19, 30\)"):
+        kernel(X, Z, np.empty((30, 19)), copy_to=np.empty((19, 30), np.float32))

@@ -120,3 +120,29 @@ def test_out_of_core_refuses_a_device_backend(tmp_path):
         open_tile_storage(X, make_kernel("gaussian", bandwidth=1.0), 0.0, np.float64,
                           device, storage="out-of-core", scratch_dir=tmp_path)
     assert resolve_device("cpu").is_host
+
+
+@pytest.mark.parametrize("kept_on_disk", [False, True])
+def test_a_tee_fills_the_factor_tiles_with_the_exact_cast_of_the_kept_kernel(kept_on_disk,
+                                                                             tmp_path):
+    """One pass over the blocks fills the float64 K and the float32 factor tiles (the
+    factor's copy made in the block's own pass), equal to scikit-learn's block."""
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from kernelfit.linalg import OutOfCoreStorage, PackedStorage
+    from kernelfit.linalg.storage_choice import TeeTiles
+
+    X = np.random.default_rng(4).random((230, 6))
+    kept = (OutOfCoreStorage(230, tmp_path / "k", tile_size=64) if kept_on_disk
+            else PackedStorage(230, 64))
+    factor = PackedStorage(230, 64, np.float32)
+    tiles = {key: factor.tile(*key) for key in ((0, 0), (3, 1), (3, 3))}
+    kf.gram(X, kernel="gaussian", bandwidth=0.9, dtype=np.float64,
+            out=TeeTiles(kept, factor))
+    K = kept.to_dense(lower_only=True)
+    np.testing.assert_allclose(np.tril(K), np.tril(rbf_kernel(X, gamma=0.5 / 0.9**2)),
+                               rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(np.tril(factor.to_dense(lower_only=True)),
+                                  np.tril(K).astype(np.float32))
+    assert all(factor.tile(*key) is tile for key, tile in tiles.items())  # filled in place
+    kept.close()
