@@ -261,6 +261,8 @@ def _phase_cpu_text(result, name: str) -> str:
 #: How each ``RefinementInfo.stop_reason`` reads in the table.
 _STOPS = {"tolerance": "reached the tolerance {tol:.1e}",
           "stalled": "stalled at what float64 products with K resolve (tolerance {tol:.1e})",
+          "not_contracting": "DID NOT CONVERGE: the float32 factor is too inaccurate for this "
+                             "K, so this is not a solution; rerun with --dtype float64",
           "max_iter": "stopped at the most corrections allowed (tolerance {tol:.1e})"}
 
 

@@ -4,7 +4,7 @@ from .exact import METHODS, SolveInfo, SolverFallbackWarning, factorize, solve
 from .gram_sources import KernelGramSource, StoredGramSource
 from .interpolants import Interpolant, forced_labels_interpolant, random_centers_interpolant
 from .min_norm import MinNormResult, SGDResult, min_norm, rkhs_norm, sgd_linear
-from .mixed import RefinementInfo, refine_solution
+from .mixed import MixedPrecisionWarning, RefinementInfo, refine_solution
 from .pipeline import Solution, measure_solution, solution_metrics, solve_kernel_system
 from .targets import decode_scores, encode_targets, one_hot
 
@@ -13,6 +13,7 @@ __all__ = [
     "Interpolant",
     "KernelGramSource",
     "MinNormResult",
+    "MixedPrecisionWarning",
     "RefinementInfo",
     "SGDResult",
     "Solution",

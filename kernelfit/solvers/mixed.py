@@ -17,6 +17,7 @@ one float64 product with ``K`` and two float32 triangular sweeps.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,12 @@ from ..gram_builder import symmetric_matvec
 from ..linalg import cholesky_solve
 from ..phase_clock import Stopwatch
 
-__all__ = ["RefinementInfo", "default_tol", "refine", "refine_solution", "tile_correction"]
+__all__ = ["MixedPrecisionWarning", "RefinementInfo", "default_tol", "refine", "refine_solution",
+           "tile_correction"]
+
+
+class MixedPrecisionWarning(UserWarning):
+    """Mixed-precision refinement did not converge: the result is not a solution."""
 
 
 @dataclass
@@ -52,7 +58,11 @@ class RefinementInfo:
     stop_reason : str
         Why refinement stopped: ``"tolerance"`` (the residual is below ``tol``),
         ``"stalled"`` (it stopped falling: the accuracy the float64 product with ``K``
-        and the factor allow; see :func:`refine`) or ``"max_iter"``.
+        and the factor allow; see :func:`refine`), ``"not_contracting"`` (it stopped
+        falling far above that, at a residual over :data:`NOT_CONTRACTING`: the
+        low-precision factor is too inaccurate for this ``K``, whose condition number
+        is near or beyond the inverse of its precision, and ``alpha`` is not a
+        solution) or ``"max_iter"``.
     product_seconds, correction_seconds : float
         Time in the float64 products by ``K`` (one per residual) and in the
         corrections (triangular solves with the factor, one more than
@@ -222,11 +232,24 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
         info.iterations += 1
     info.converged = bool(info.residuals[-1] <= tol)
     info.product_seconds, info.correction_seconds = parts["refinement"], parts["corrections"]
+    if info.residuals[-1] > NOT_CONTRACTING:
+        how = ("stopped falling" if info.stop_reason == "not_contracting"
+               else f"was still falling slowly after {info.iterations} corrections")
+        warnings.warn(
+            f"mixed precision did not converge: the relative residual {how} at "
+            f"{info.residuals[-1]:.1e}, so alpha is not a solution; the low-precision "
+            f"factor is too inaccurate for this K (condition number near or beyond the "
+            f"inverse of its precision); solve in float64 (dtype='float64', --dtype "
+            f"float64) or add a ridge (reg > 0)", MixedPrecisionWarning, stacklevel=2)
     return alpha, info
 
 
 #: A residual within this factor of ``tol`` whose reduction collapsed has stalled.
 STALL_WINDOW = 10.0
+
+#: A relative residual above this that stops falling is a failure, not a stall: every
+#: float64 floor of a product with ``K`` is orders of magnitude below it.
+NOT_CONTRACTING = 1e-6
 
 
 def _stop_reason(res, gain, gains, tol, min_gain, last) -> str:
@@ -240,6 +263,8 @@ def _stop_reason(res, gain, gains, tol, min_gain, last) -> str:
     """
     if res <= tol:
         return "tolerance"
+    if gain < min_gain and res > NOT_CONTRACTING:
+        return "not_contracting"
     if gain < min_gain or (gains and res <= STALL_WINDOW * tol and gain < np.sqrt(gains[-1])):
         return "stalled"
     return "max_iter" if last else ""

@@ -173,3 +173,13 @@ def test_out_of_core_storage_is_refused_for_streamed_features(capsys):
     assert code == 1
     assert "storage='out-of-core' is for the local solver; features='randconv' keeps its " \
         "tiles in memory" in capsys.readouterr().err
+
+
+def test_a_refinement_that_did_not_converge_says_so_in_the_table():
+    from kernelfit.cli.experiment_cmd import _refinement_rows
+
+    rows = _refinement_rows({"iterations": 1, "residuals_from": "stored kernel",
+                             "stop_reason": "not_contracting", "tol": 1e-13})
+    assert rows == [("refinement", "1 correction, residuals from the stored kernel; DID NOT "
+                     "CONVERGE: the float32 factor is too inaccurate for this K, so this is "
+                     "not a solution; rerun with --dtype float64")]

@@ -223,3 +223,46 @@ def test_a_floor_far_above_the_tolerance_stops_on_min_gain():
 def test_stop_reason_is_recorded():
     info, _ = fake_refinement(floor=0.0)
     assert info.to_dict()["stop_reason"] == "tolerance"
+
+
+def test_no_contraction_far_above_the_tolerance_is_a_failure_and_warns():
+    """Corrections that leave 70% of the residual: not a stall at a rounding floor but a
+    factor too inaccurate for K; the result is not a solution, and it says so."""
+    from kernelfit.solvers import MixedPrecisionWarning
+
+    with pytest.warns(MixedPrecisionWarning, match=r"residual stopped falling at 4\.9e-01"):
+        info, products = fake_refinement(floor=0.0, contraction=0.7)
+    assert info.stop_reason == "not_contracting" and not info.converged
+    assert products == 2  # residuals 0.7 then 0.49: a gain below 2, far above any floor
+    with pytest.warns(MixedPrecisionWarning, match=r"stopped falling at [12]\.0e-03"):
+        info, _ = fake_refinement(floor=1e-3)  # a "floor" far above any float64 rounding
+    assert info.stop_reason == "not_contracting"
+
+
+def test_slow_contraction_cut_at_max_iter_warns():
+    from kernelfit.solvers import MixedPrecisionWarning
+    from kernelfit.solvers.mixed import refine
+
+    target = np.ones((20, 1))
+    with pytest.warns(MixedPrecisionWarning, match="still falling slowly after 10 corrections"):
+        _, info = refine(lambda R, progress=None: 0.6 * R, target, lambda a: a)
+    assert info.stop_reason == "max_iter" and info.residuals[-1] > 1e-6
+
+
+def test_a_factor_of_a_perturbed_kernel_does_not_contract_on_the_true_one():
+    """A real matrix: a factor of K + E, with E far above K's smallest eigenvalues,
+    leaves (L L^T)^{-1} K with eigenvalues far from 1, as a float32 factor of a K whose
+    condition number exceeds 1 / eps(float32) does."""
+    from kernelfit.solvers import MixedPrecisionWarning
+    from kernelfit.solvers.mixed import refine
+
+    rng = np.random.default_rng(5)
+    Q = np.linalg.qr(rng.standard_normal((80, 80)))[0]
+    K = (Q * np.logspace(0, -10, 80)) @ Q.T
+    E = rng.standard_normal((80, 80)) * 1e-5
+    factor = scipy.linalg.cho_factor(K + E @ E.T + 1e-6 * np.eye(80))
+    Y = rng.standard_normal((80, 2))
+    with pytest.warns(MixedPrecisionWarning, match="not a solution"):
+        _, info = refine(lambda R, progress=None: scipy.linalg.cho_solve(factor, R), Y,
+                         lambda a: K @ a)
+    assert info.residuals[-1] > 1e-6 and not info.converged
