@@ -14,7 +14,11 @@ fitted images) one mixed-precision Cholesky per ``reg``. The bandwidths after th
 first restore the Gram from the checkpoint instead of recomputing it.
 
 Each finished (setting, bandwidth) is written to the JSON at once; a rerun with the
-same configuration skips it, so a killed run resumes where it stopped.
+same configuration skips it, so a killed run resumes where it stopped. A solve whose
+mixed-precision refinement did not converge (relative residual above
+:data:`kernelfit.solvers.mixed.NOT_CONTRACTING`: a float32 factor too inaccurate for an
+ill-conditioned ``K``, at a wide bandwidth without ridge) is recorded with its residual
+but is not a solution: the tables mark it and the choice of the best skips it.
 
     KERNELFIT_DATA=../shared/data python bench/randconv_confirm.py \\
         --out bench/results/randconv-confirm-40k.json \\
@@ -42,6 +46,7 @@ from randconv_study import (
 from kernelfit.features import RandomConvFeatures
 from kernelfit.progress import TqdmProgress, progress_lines_ended
 from kernelfit.results_io import write_json
+from kernelfit.solvers.mixed import NOT_CONTRACTING
 from kernelfit.streamed import solve_streamed_regs
 
 #: The study's finalists: today's defaults and the settings they replaced.
@@ -138,19 +143,22 @@ def confirm_setting(name, images, labels, args, results, progress):
     return entry
 
 
+def solved(row) -> bool:
+    """The solve converged: its residual is that of a solution."""
+    return row["relative_residual"] <= NOT_CONTRACTING
+
+
 def summary_rows(results):
-    """Per setting: the best held-out error, and the best at ``reg = 0``."""
+    """Per setting: the best held-out error, and the best at ``reg = 0`` (solved rows)."""
     table = []
     for entry in results["settings"].values():
-        rows = [r for f in entry["by_factor"].values() for r in f["rows"]]
+        rows = [r for f in entry["by_factor"].values() for r in f["rows"] if solved(r)]
         if not rows:
             continue
         best = min(rows, key=lambda r: (r["val_error"], -r["reg"]))
         unreg = min((r for r in rows if r["reg"] == 0), key=lambda r: r["val_error"],
                     default=None)
-        median = next((r for r in rows if r["kernel"] == "gaussian x1" and r["reg"] == 0), None)
-        table.append({"setting": entry["name"], "best": best, "best_unregularized": unreg,
-                      "median_reg0": median})
+        table.append({"setting": entry["name"], "best": best, "best_unregularized": unreg})
     return table
 
 
@@ -160,15 +168,16 @@ def print_table(results):
     for entry in results["settings"].values():
         for f in entry["by_factor"].values():
             for r in f["rows"]:
-                print(f"{entry['name']:<28} {r['kernel']:>14} {r['reg']:>7g} "
-                      f"{100 * r['val_error']:>8.2f}% {r['relative_residual']:>9.1e} "
-                      f"{r['rkhs_norm']:>10.1f}")
+                error = (f"{100 * r['val_error']:>8.2f}%" if solved(r)
+                         else f"{'unsolved':>9}")
+                print(f"{entry['name']:<28} {r['kernel']:>14} {r['reg']:>7g} {error} "
+                      f"{r['relative_residual']:>9.1e} {r['rkhs_norm']:>10.1f}")
     print(f"\n{'setting':<28} {'best held-out':>24} {'best at reg 0':>22}")
     for row in summary_rows(results):
         best, unreg = row["best"], row["best_unregularized"]
+        reg0 = "-" if unreg is None else f"{100 * unreg['val_error']:>6.2f}% ({unreg['kernel']})"
         print(f"{row['setting']:<28} {100 * best['val_error']:>6.2f}% "
-              f"({best['kernel']}, {best['reg']:g}) "
-              f"{100 * unreg['val_error']:>6.2f}% ({unreg['kernel']})")
+              f"({best['kernel']}, {best['reg']:g}) {reg0}")
 
 
 def draw(results, path):
@@ -181,7 +190,9 @@ def draw(results, path):
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     for entry, style in zip(results["settings"].values(), ("-", "--", ":", "-."), strict=False):
         for f in entry["by_factor"].values():
-            rows = sorted(f["rows"], key=lambda r: r["reg"])
+            rows = sorted((r for r in f["rows"] if solved(r)), key=lambda r: r["reg"])
+            if not rows:
+                continue
             # reg 0 drawn at a tenth of the smallest positive reg, labelled below.
             positive = [r["reg"] for r in rows if r["reg"] > 0]
             floor = min(positive) / 10 if positive else 1e-4
@@ -189,7 +200,7 @@ def draw(results, path):
             ax.plot(x, [100 * r["val_error"] for r in rows], style, marker="o",
                     label=f"{entry['name']}, {rows[0]['kernel']}")
     ax.set_xscale("log")
-    ax.set_xlabel("reg (leftmost point: reg = 0, the interpolant)")
+    ax.set_xlabel("reg (leftmost point: reg = 0, the interpolant; unsolved fits left out)")
     ax.set_ylabel("held-out error (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

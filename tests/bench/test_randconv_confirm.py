@@ -89,3 +89,21 @@ def test_bad_arguments_are_refused(confirm, tmp_path, argv, message, capsys):
         confirm.main([*argv, "--checkpoint-root", str(tmp_path), "--out",
                       str(tmp_path / "x.json")])
     assert message in capsys.readouterr().err
+
+
+def test_an_unconverged_solve_is_marked_and_never_chosen(confirm, tmp_path, capsys):
+    """A mixed-precision solve left far from a solution (residual 0.31) keeps its row but
+    is neither the best nor the best interpolant, nor drawn."""
+    row = {"kernel": "gaussian x4", "bandwidth": 4.0, "reg": 0.0, "val_error": 0.01,
+           "rkhs_norm": 1.0, "relative_residual": 0.31, "resumed_filters": 0, "timings": {}}
+    good = {**row, "kernel": "gaussian x1", "bandwidth": 1.0, "val_error": 0.2,
+            "relative_residual": 1e-12}
+    results = {"n_fit": 40, "n_val": 20, "settings": {"baseline": {
+        "name": "baseline", "by_factor": {"1": {"rows": [good]}, "4": {"rows": [row]}}}}}
+    (summary,) = confirm.summary_rows(results)
+    assert summary["best"] is good and summary["best_unregularized"] is good
+    confirm.print_table(results)
+    out = capsys.readouterr().out
+    assert "unsolved" in out and " 20.00%" in out and "1.00%" not in out
+    confirm.draw(results, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 0
