@@ -18,7 +18,10 @@ same configuration skips it, so a killed run resumes where it stopped. A solve w
 mixed-precision refinement did not converge (relative residual above
 :data:`kernelfit.solvers.mixed.NOT_CONTRACTING`: a float32 factor too inaccurate for an
 ill-conditioned ``K``, at a wide bandwidth without ridge) is recorded with its residual
-but is not a solution: the tables mark it and the choice of the best skips it.
+but is not a solution: the tables mark it and the choice of the best skips it. A solve
+that fails outright (a float32 Cholesky that finds ``K`` not positive definite, and no
+room for the dense fallback) is recorded as a failure, and the other ridge terms of that
+bandwidth are then solved one at a time.
 
     KERNELFIT_DATA=../shared/data python bench/randconv_confirm.py \\
         --out bench/results/randconv-confirm-40k.json \\
@@ -43,11 +46,17 @@ from randconv_study import (
     start_results,
 )
 
+from kernelfit.backend import NotPositiveDefiniteError
 from kernelfit.features import RandomConvFeatures
+from kernelfit.memory import MemoryBudgetError
 from kernelfit.progress import TqdmProgress, progress_lines_ended
 from kernelfit.results_io import write_json
 from kernelfit.solvers.mixed import NOT_CONTRACTING
 from kernelfit.streamed import solve_streamed_regs
+
+#: A solve that fails (a float32 Cholesky of a K that is not numerically positive
+#: definite, whose dense fallback then exceeds the memory budget) is a result to record.
+SOLVE_FAILURES = (NotPositiveDefiniteError, MemoryBudgetError)
 
 #: The study's finalists: today's defaults and the settings they replaced.
 FINALISTS = ("overlap3+alpha=1+zca_eps=1", "baseline")
@@ -91,24 +100,50 @@ def run_bandwidth(name, factor, median, images, labels, args, checkpoint_dir, pr
     feature_map = RandomConvFeatures(**params, device="cpu")
     fit, val = slice(0, args.n_fit), slice(args.n_fit, None)
     bandwidth = None if median is None else factor * median
+
+    def solve(regs):
+        return solve_streamed_regs(
+            feature_map, images[fit], labels[fit], images[val], regs=tuple(regs),
+            kernel="gaussian", bandwidth=bandwidth, dtype="mixed",
+            memory_budget=args.memory_budget, checkpoint_dir=checkpoint_dir,
+            progress=progress)
+
     start = time.perf_counter()
-    solutions = solve_streamed_regs(
-        feature_map, images[fit], labels[fit], images[val], regs=tuple(args.regs),
-        kernel="gaussian", bandwidth=bandwidth, dtype="mixed",
-        memory_budget=args.memory_budget, checkpoint_dir=checkpoint_dir, progress=progress)
+    try:
+        outcomes = list(zip(args.regs, solve(args.regs), strict=True))
+    except SOLVE_FAILURES as failure:
+        # One solve failed and took the others with it: solve each reg alone, so that
+        # the rest count and the failed one is recorded as a failure, not a result.
+        log(f"  {name} x{factor:g}: {type(failure).__name__}; solving each reg alone")
+        outcomes = []
+        for reg in args.regs:
+            try:
+                outcomes.append((reg, solve([reg])[0]))
+            except SOLVE_FAILURES as alone:
+                outcomes.append((reg, alone))
     seconds = time.perf_counter() - start
     rows = []
-    for solution in solutions:
+    for reg, solution in outcomes:
+        row = {"kernel": f"gaussian x{factor:g}", "reg": reg}
+        if isinstance(solution, Exception):
+            rows.append({**row, "bandwidth": bandwidth, "val_error": None, "rkhs_norm": None,
+                         "relative_residual": None,
+                         "failure": f"{type(solution).__name__}: {solution}"})
+            log(f"  {name} x{factor:g} reg {reg:g}: failed ({rows[-1]['failure']})")
+            continue
         predicted = solution.predict(solution.test_scores)
         rows.append({
-            "kernel": f"gaussian x{factor:g}", "bandwidth": solution.bandwidth,
-            "reg": solution.reg, "val_error": float(np.mean(predicted != labels[val])),
+            **row, "bandwidth": solution.bandwidth,
+            "val_error": float(np.mean(predicted != labels[val])),
             "rkhs_norm": solution.rkhs_norm,
             "relative_residual": solution.relative_residual,
             "resumed_filters": solution.resumed_filters, "timings": solution.timings})
-        log(f"  {name} x{factor:g} reg {solution.reg:g}: held-out "
+        log(f"  {name} x{factor:g} reg {reg:g}: held-out "
             f"{100 * rows[-1]['val_error']:.2f}%, residual {solution.relative_residual:.1e}")
-    return rows, solutions[0].bandwidth, seconds
+    solved_bandwidth = next((r["bandwidth"] for r in rows if r["val_error"] is not None), None)
+    if solved_bandwidth is None:
+        raise SystemExit(f"{name} x{factor:g}: every solve failed ({rows[0]['failure']})")
+    return rows, solved_bandwidth, seconds
 
 
 def confirm_setting(name, images, labels, args, results, progress):
@@ -144,8 +179,8 @@ def confirm_setting(name, images, labels, args, results, progress):
 
 
 def solved(row) -> bool:
-    """The solve converged: its residual is that of a solution."""
-    return row["relative_residual"] <= NOT_CONTRACTING
+    """The solve ran and converged: its residual is that of a solution."""
+    return row["relative_residual"] is not None and row["relative_residual"] <= NOT_CONTRACTING
 
 
 def summary_rows(results):
@@ -169,9 +204,12 @@ def print_table(results):
         for f in entry["by_factor"].values():
             for r in f["rows"]:
                 error = (f"{100 * r['val_error']:>8.2f}%" if solved(r)
-                         else f"{'unsolved':>9}")
+                         else f"{'failed' if 'failure' in r else 'unsolved':>9}")
+                residual = ("-" if r["relative_residual"] is None
+                            else f"{r['relative_residual']:.1e}")
+                norm = "-" if r["rkhs_norm"] is None else f"{r['rkhs_norm']:.1f}"
                 print(f"{entry['name']:<28} {r['kernel']:>14} {r['reg']:>7g} {error} "
-                      f"{r['relative_residual']:>9.1e} {r['rkhs_norm']:>10.1f}")
+                      f"{residual:>9} {norm:>10}")
     print(f"\n{'setting':<28} {'best held-out':>24} {'best at reg 0':>22}")
     for row in summary_rows(results):
         best, unreg = row["best"], row["best_unregularized"]
