@@ -107,3 +107,25 @@ def test_an_unconverged_solve_is_marked_and_never_chosen(confirm, tmp_path, caps
     assert "unsolved" in out and " 20.00%" in out and "1.00%" not in out
     confirm.draw(results, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_a_failed_solve_is_recorded_and_the_other_regs_are_solved_alone(confirm, tmp_path,
+                                                                       monkeypatch, capsys):
+    from kernelfit.backend import NotPositiveDefiniteError
+
+    solve = confirm.solve_streamed_regs
+
+    def failing_at_reg0_wide(*args, **kwargs):  # a float32 Cholesky failing at 2 x, reg 0
+        if kwargs["bandwidth"] is not None and 0 in kwargs["regs"]:
+            raise NotPositiveDefiniteError("pivot 7 is not positive")
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(confirm, "solve_streamed_regs", failing_at_reg0_wide)
+    results = run(confirm, tmp_path)
+    rows = {r["reg"]: r for r in results["settings"]["baseline"]["by_factor"]["2"]["rows"]}
+    assert rows[0]["val_error"] is None and rows[0]["relative_residual"] is None
+    assert rows[0]["failure"] == "NotPositiveDefiniteError: pivot 7 is not positive"
+    assert rows[0.1]["val_error"] is not None and rows[0.1]["relative_residual"] < 1e-8
+    out = capsys.readouterr().out
+    assert "solving each reg alone" in out and "failed" in out
+    assert results["summary"][0]["best"]["val_error"] is not None
