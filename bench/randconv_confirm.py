@@ -226,19 +226,24 @@ def draw(results, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    # reg 0 (the interpolant) drawn at a tenth of the smallest positive reg, labelled "0".
+    positive = [r["reg"] for e in results["settings"].values() for f in e["by_factor"].values()
+                for r in f["rows"] if r["reg"] > 0]
+    floor = min(positive, default=1e-3) / 10
+    ticks = set()
     for entry, style in zip(results["settings"].values(), ("-", "--", ":", "-."), strict=False):
         for f in entry["by_factor"].values():
             rows = sorted((r for r in f["rows"] if solved(r)), key=lambda r: r["reg"])
             if not rows:
                 continue
-            # reg 0 drawn at a tenth of the smallest positive reg, labelled below.
-            positive = [r["reg"] for r in rows if r["reg"] > 0]
-            floor = min(positive) / 10 if positive else 1e-4
             x = [r["reg"] or floor for r in rows]
+            ticks.update(x)
             ax.plot(x, [100 * r["val_error"] for r in rows], style, marker="o",
                     label=f"{entry['name']}, {rows[0]['kernel']}")
     ax.set_xscale("log")
-    ax.set_xlabel("reg (leftmost point: reg = 0, the interpolant; unsolved fits left out)")
+    ax.set_xticks(sorted(ticks), ["0" if t == floor else f"{t:g}" for t in sorted(ticks)])
+    ax.minorticks_off()
+    ax.set_xlabel("reg (0: the interpolant; fits that did not converge are left out)")
     ax.set_ylabel("held-out error (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
