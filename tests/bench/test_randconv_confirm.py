@@ -10,11 +10,9 @@ from scipy.linalg import cho_factor, cho_solve
 
 
 @pytest.fixture
-def confirm(load_bench, monkeypatch):
+def confirm(load_bench, monkeypatch, synthetic_split):
     module = load_bench("randconv_confirm")
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(60, 16, 16, 3)).astype(np.uint8)
-    labels = rng.integers(0, 3, size=60)
+    images, labels = synthetic_split
     monkeypatch.setattr(sys.modules["randconv_study"], "load_split",
                         lambda n_fit, n_val, seed: (images[: n_fit + n_val],
                                                     labels[: n_fit + n_val], "synthetic"))

@@ -8,11 +8,9 @@ from scipy.linalg import cho_factor, cho_solve
 
 
 @pytest.fixture
-def study(load_bench, monkeypatch):
+def study(load_bench, monkeypatch, synthetic_split):
     module = load_bench("randconv_study")
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(60, 16, 16, 3)).astype(np.uint8)
-    labels = rng.integers(0, 3, size=60)
+    images, labels = synthetic_split
     loads = []
 
     def fake_split(n_fit, n_val, seed):
