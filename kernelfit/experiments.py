@@ -33,7 +33,7 @@ from .kernels import make_kernel
 from .memory import parse_budget
 from .memory_usage import AnonymousPeak, ProcessCpu, peak_rss
 from .model_selection import AUTO_BANDWIDTH_FACTORS, select_bandwidth
-from .phase_clock import cpu_by_phase, timed_phase
+from .phase_clock import add_to_record, cpu_by_phase, timed_phase
 from .progress import phase
 from .provenance import environment
 from .solvers.gram_sources import KernelGramSource
@@ -108,10 +108,12 @@ def _run_streamed(config, data, Xtr, ytr, Xte, yte, timings, started, progress):
         progress=progress,
     )
     timings.update(solution.timings)
+    add_to_record(solution.cpu_phases)  # each solve's own phases, named like its timings
     extra = None
     for fit in unregularized:
         timings.update({f"reg 0: {k}": v for k, v in fit.timings.items()
                         if k not in SHARED_PHASES})
+        add_to_record(fit.cpu_phases, prefix="reg 0: ")
         extra = {"reg": fit.reg, **_errors(fit, ytr, yte), "rkhs_norm": fit.rkhs_norm,
                  "relative_residual": fit.relative_residual, "solver": fit.solver}
     versions, machine = environment()
@@ -211,7 +213,8 @@ def _run_experiment(config, progress):
     bandwidth_search = None
     if config.kernel in ("gaussian", "laplacian"):
         if bandwidth == "auto":
-            with timed_phase(timings, "bandwidth_search"):
+            # The search's own fits are not the final fit's phases: their CPU stays inside.
+            with timed_phase(timings, "bandwidth_search"), cpu_by_phase():
                 median = make_kernel(config.kernel, X=Ftr).bandwidth
                 grid = [median * f for f in AUTO_BANDWIDTH_FACTORS]
                 bandwidth, bandwidth_search = select_bandwidth(Ftr, ytr, config.kernel, grid,

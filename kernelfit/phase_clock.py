@@ -12,6 +12,11 @@ arithmetic and operating-system work.
 
 The record is carried by a context variable, so the numerical code only names its
 phases; the experiment that opens the block decides whether CPU time is recorded.
+A phase is recorded in the innermost open block. Code that runs a whole solve inside a
+phase of its own (a held-out search fitting several models) opens a block around it,
+so that the inner ``gram`` or ``cholesky`` are not charged to the outer run's phases of
+those names; a caller that reports several solves side by side keeps each one's
+record (:func:`add_to_record`).
 Phases are timed on the thread that runs the pipeline; ``getrusage`` counts the work
 of every thread of the process in that interval.
 """
@@ -23,7 +28,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["Stopwatch", "cpu_by_phase", "timed_phase"]
+__all__ = ["Stopwatch", "add_to_record", "cpu_by_phase", "timed_phase"]
 
 #: The open :func:`cpu_by_phase` record, or None.
 _RECORD: ContextVar[dict | None] = ContextVar("kernelfit_cpu_by_phase", default=None)
@@ -46,6 +51,25 @@ def cpu_by_phase():
         yield record
     finally:
         _RECORD.reset(token)
+
+
+def add_to_record(phases: dict, prefix: str = "") -> None:
+    """Add a record of another block (``phases``, as :func:`cpu_by_phase` yields) to the
+    open one, each phase named ``prefix + name``; nothing when no block is open."""
+    record = _RECORD.get()
+    if record is None:
+        return
+    for name, used in phases.items():
+        _add(record, prefix + name, used["user_seconds"], used["system_seconds"],
+             used["minor_faults"])
+
+
+def _add(record, name, user, system, faults):
+    phase = record.setdefault(name, {"user_seconds": 0.0, "system_seconds": 0.0,
+                                     "minor_faults": 0})
+    phase["user_seconds"] += user
+    phase["system_seconds"] += system
+    phase["minor_faults"] += faults
 
 
 class Stopwatch:
@@ -85,11 +109,8 @@ class Stopwatch:
         timings[name] = timings.get(name, 0.0) + seconds
         record = _RECORD.get()
         if record is not None:
-            phase = record.setdefault(name, {"user_seconds": 0.0, "system_seconds": 0.0,
-                                             "minor_faults": 0})
-            phase["user_seconds"] += usage.ru_utime - self._usage.ru_utime
-            phase["system_seconds"] += usage.ru_stime - self._usage.ru_stime
-            phase["minor_faults"] += usage.ru_minflt - self._usage.ru_minflt
+            _add(record, name, usage.ru_utime - self._usage.ru_utime,
+                 usage.ru_stime - self._usage.ru_stime, usage.ru_minflt - self._usage.ru_minflt)
         self._wall, self._usage = wall, usage
         return seconds
 

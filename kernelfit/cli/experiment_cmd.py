@@ -272,7 +272,13 @@ def _refinement_rows(refinement) -> list:
         return []
     count, source = refinement["iterations"], refinement["residuals_from"]
     text = f"{count} correction{'s' if count != 1 else ''}, residuals from the {source}"
-    stop = _STOPS.get(refinement.get("stop_reason", ""))
+    from ..solvers.mixed import not_a_solution
+
+    reason = refinement.get("stop_reason", "")
+    residuals = refinement.get("residuals") or []
+    if reason != "tolerance" and residuals and not_a_solution(residuals[-1]):
+        reason = "not_contracting"  # e.g. cut at max_iter far from a solution
+    stop = _STOPS.get(reason)
     if stop is not None and "tol" in refinement:
         text += "; " + stop.format(tol=refinement["tol"])
     return [("refinement", text)]

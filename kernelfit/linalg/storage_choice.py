@@ -263,8 +263,9 @@ class TeeTiles:
         per GB from one thread, half that from two).
         """
         if self.first.backend.is_host and self.second.backend.is_host:
-            target = self.second.tile(i, j)
+            target = self.second.tile(i, j)  # a view in packed tiles; else a copy, stored
             self.first.fill_block(i, j, lambda out: compute(out, copy_to=target))
+            self.second.store(i, j, target)
             return
         self.first.fill_block(i, j, compute)
         self.second.write_block(i, j, self._cast(self.first.tile(i, j), self.second))

@@ -232,7 +232,7 @@ def refine(factor, Y, matvec, *, reg=0.0, tol=None, max_iter=10, min_gain=2.0, p
         info.iterations += 1
     info.converged = bool(info.residuals[-1] <= tol)
     info.product_seconds, info.correction_seconds = parts["refinement"], parts["corrections"]
-    if info.residuals[-1] > NOT_CONTRACTING:
+    if not info.converged and not_a_solution(info.residuals[-1]):
         how = ("stopped falling" if info.stop_reason == "not_contracting"
                else f"was still falling slowly after {info.iterations} corrections")
         warnings.warn(
@@ -252,6 +252,12 @@ STALL_WINDOW = 10.0
 NOT_CONTRACTING = 1e-6
 
 
+def not_a_solution(residual: float) -> bool:
+    """A relative residual no converged solve leaves: above :data:`NOT_CONTRACTING`, or
+    not finite."""
+    return not np.isfinite(residual) or residual > NOT_CONTRACTING
+
+
 def _stop_reason(res, gain, gains, tol, min_gain, last) -> str:
     """Why refinement stops after a residual ``res`` that fell by ``gain`` ("" to go on).
 
@@ -263,7 +269,7 @@ def _stop_reason(res, gain, gains, tol, min_gain, last) -> str:
     """
     if res <= tol:
         return "tolerance"
-    if gain < min_gain and res > NOT_CONTRACTING:
+    if not np.isfinite(res) or (gain < min_gain and res > NOT_CONTRACTING):
         return "not_contracting"
     if gain < min_gain or (gains and res <= STALL_WINDOW * tol and gain < np.sqrt(gains[-1])):
         return "stalled"

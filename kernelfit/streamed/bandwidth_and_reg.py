@@ -15,6 +15,7 @@ from ..model_selection import (
     select_bandwidth_from_gram,
     select_reg_from_gram,
 )
+from ..phase_clock import cpu_by_phase
 
 __all__ = ["resolve_bandwidth", "resolve_reg"]
 
@@ -56,7 +57,7 @@ def resolve_bandwidth(view, norms, y, kernel, bandwidth, reg, seed, room, timing
         return bandwidth, None
     if bandwidth is None:
         return median_bandwidth_from_tiles(view, norms), None
-    with view.storage.backend.timed(timings, "bandwidth_search"):
+    with view.storage.backend.timed(timings, "bandwidth_search"), cpu_by_phase():
         median = median_bandwidth_from_tiles(view, norms)
         best, errors = select_bandwidth_from_gram(
             view, norms, y, [median * f for f in AUTO_BANDWIDTH_FACTORS], seed=seed,
@@ -87,7 +88,7 @@ def resolve_reg(view, norms, y, kernel, bandwidth, reg, seed, room, timings, pro
     """
     if reg != "auto":
         return reg, None
-    with view.storage.backend.timed(timings, "reg_search"):
+    with view.storage.backend.timed(timings, "reg_search"), cpu_by_phase():
         best, errors = select_reg_from_gram(view, norms, y, kernel=kernel, bandwidth=bandwidth,
                                             seed=seed, memory_budget=room, progress=progress)
     return best, errors

@@ -6,7 +6,7 @@ bad arguments of :func:`kernelfit.streamed.solve_streamed` before any work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -68,6 +68,8 @@ class StreamedSolution:
         Filters whose Gram contribution was read from a checkpoint, not computed.
     storage : str
         ``"packed"``, or ``"packed + copy of K on disk"`` when the kept ``K`` was on disk.
+    cpu_phases : dict
+        CPU seconds of this solve's own phases (:func:`kernelfit.phase_clock.cpu_by_phase`).
     """
 
     dual_coef: np.ndarray
@@ -88,6 +90,7 @@ class StreamedSolution:
     timings: dict
     resumed_filters: int = 0
     storage: str = "packed"
+    cpu_phases: dict = field(default_factory=dict)
 
     def predict(self, scores) -> np.ndarray:
         """Class labels from scores (sign for two classes, arg-max otherwise)."""

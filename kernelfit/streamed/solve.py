@@ -67,7 +67,7 @@ from ..linalg.storage_choice import OpenedStorage, discard_tile_storage
 from ..linalg.symmetric_view import SymmetricTileView
 from ..linalg.tile_matvec import copy_tiles
 from ..memory import parse_budget
-from ..phase_clock import timed_phase
+from ..phase_clock import cpu_by_phase, timed_phase
 from ..solvers.gram_sources import StoredGramSource
 from ..solvers.pipeline import solve_kernel_system
 from ..solvers.targets import encode_targets
@@ -274,8 +274,10 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
                 with timed_phase(own_timings, "copy K"):
                     storage = copy_tiles(stored, memory_budget=room if kept_dir is None else
                                          plan.budget - plan.cross - plan.working)
-            by_reg[reg] = _solve_one(storage, stored, cross, Y, reg, dtype, room, own_timings,
-                                     shared, progress)
+            with cpu_by_phase() as own_cpu:  # this solve's phases, kept apart
+                by_reg[reg] = _solve_one(storage, stored, cross, Y, reg, dtype, room,
+                                         own_timings, shared, progress)
+            by_reg[reg] = replace(by_reg[reg], cpu_phases=own_cpu)
     finally:
         storage.close()
         discard_tile_storage(OpenedStorage(stored, kept_dir))

@@ -183,3 +183,16 @@ def test_a_refinement_that_did_not_converge_says_so_in_the_table():
     assert rows == [("refinement", "1 correction, residuals from the stored kernel; DID NOT "
                      "CONVERGE: the float32 factor is too inaccurate for this K, so this is "
                      "not a solution; rerun with --dtype float64")]
+
+
+def test_a_refinement_cut_far_from_a_solution_also_says_it_did_not_converge():
+    from kernelfit.cli.experiment_cmd import _refinement_rows
+
+    (row,) = _refinement_rows({"iterations": 10, "residuals_from": "stored kernel",
+                               "stop_reason": "max_iter", "tol": 1e-13,
+                               "residuals": [0.5, 2e-6]})
+    assert "DID NOT CONVERGE" in row[1]
+    (row,) = _refinement_rows({"iterations": 10, "residuals_from": "stored kernel",
+                               "stop_reason": "max_iter", "tol": 1e-13,
+                               "residuals": [0.5, 2e-12]})
+    assert "stopped at the most corrections allowed" in row[1]

@@ -146,3 +146,18 @@ def test_a_tee_fills_the_factor_tiles_with_the_exact_cast_of_the_kept_kernel(kep
                                   np.tril(K).astype(np.float32))
     assert all(factor.tile(*key) is tile for key, tile in tiles.items())  # filled in place
     kept.close()
+
+
+def test_a_tee_into_a_storage_whose_tiles_are_copies_still_fills_it():
+    """The second target's tile is written back with store(): a dense storage hands out
+    copies of its blocks, and mirrors what it stores."""
+    from kernelfit.linalg import PackedStorage
+    from kernelfit.linalg.storage import DenseStorage
+    from kernelfit.linalg.storage_choice import TeeTiles
+
+    X = np.random.default_rng(6).random((90, 4))
+    dense = DenseStorage(np.zeros((90, 90), np.float32), tile_size=32)
+    kept = PackedStorage(90, 32)
+    kf.gram(X, kernel="gaussian", bandwidth=0.7, dtype=np.float64, out=TeeTiles(kept, dense))
+    K = kf.gram(X, kernel="gaussian", bandwidth=0.7)
+    np.testing.assert_allclose(dense.to_dense(), K.astype(np.float32), rtol=1e-6, atol=0)

@@ -1,5 +1,7 @@
 """Mixed precision: a float32 factor refined to the float64 answer."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -266,3 +268,24 @@ def test_a_factor_of_a_perturbed_kernel_does_not_contract_on_the_true_one():
         _, info = refine(lambda R, progress=None: scipy.linalg.cho_solve(factor, R), Y,
                          lambda a: K @ a)
     assert info.residuals[-1] > 1e-6 and not info.converged
+
+
+def test_a_converged_solve_above_the_failure_level_does_not_warn():
+    """A caller's loose tolerance reached is convergence, whatever the residual."""
+    from kernelfit.solvers.mixed import refine
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, info = refine(lambda R, progress=None: 0.99 * R, np.ones((20, 1)), lambda a: a,
+                         tol=1e-3)
+    assert info.stop_reason == "tolerance" and info.converged and info.residuals[-1] > 1e-6
+
+
+def test_a_non_finite_residual_is_a_failure_at_once():
+    from kernelfit.solvers import MixedPrecisionWarning
+    from kernelfit.solvers.mixed import refine
+
+    with pytest.warns(MixedPrecisionWarning, match="stopped falling at nan"):
+        _, info = refine(lambda R, progress=None: np.full_like(R, np.nan), np.ones((20, 1)),
+                         lambda a: a)
+    assert info.stop_reason == "not_contracting" and info.iterations == 0
