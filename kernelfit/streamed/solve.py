@@ -270,11 +270,11 @@ def solve_streamed_regs(feature_map, X_train, y_train, X_test, *, regs=(0.0,),
     try:
         for reg in dict.fromkeys(chosen if r == "auto" else r for r in regs):
             own_timings = dict(timings)
-            if by_reg:  # the factor overwrote the first copy: factor a fresh one
-                with timed_phase(own_timings, "copy K"):
-                    storage = copy_tiles(stored, memory_budget=room if kept_dir is None else
-                                         plan.budget - plan.cross - plan.working)
             with cpu_by_phase() as own_cpu:  # this solve's phases, kept apart
+                if by_reg:  # the factor overwrote the first copy: factor a fresh one
+                    with timed_phase(own_timings, "copy K"):
+                        storage = copy_tiles(stored, memory_budget=room if kept_dir is None
+                                             else plan.budget - plan.cross - plan.working)
                 by_reg[reg] = _solve_one(storage, stored, cross, Y, reg, dtype, room,
                                          own_timings, shared, progress)
             by_reg[reg] = replace(by_reg[reg], cpu_phases=own_cpu)

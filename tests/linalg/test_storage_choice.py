@@ -161,3 +161,43 @@ def test_a_tee_into_a_storage_whose_tiles_are_copies_still_fills_it():
     kf.gram(X, kernel="gaussian", bandwidth=0.7, dtype=np.float64, out=TeeTiles(kept, dense))
     K = kf.gram(X, kernel="gaussian", bandwidth=0.7)
     np.testing.assert_allclose(dense.to_dense(), K.astype(np.float32), rtol=1e-6, atol=0)
+
+
+def test_a_tee_on_an_emulated_device_keeps_both_copies_there():
+    """Off the host the tee takes the generic path: each block computed on the device,
+    the float32 copy cast there; nothing is converted to NumPy on the way."""
+    xps = pytest.importorskip("array_api_strict")
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from kernelfit.backend import Backend
+    from kernelfit.linalg import PackedStorage
+    from kernelfit.linalg.storage_choice import TeeTiles
+
+    device = Backend(xps, xps.Device("device1"))
+    X = np.random.default_rng(8).random((70, 5))
+    kept = PackedStorage(70, 32, np.float64, device)
+    factor = PackedStorage(70, 32, np.float32, device)
+    Xd = xps.asarray(X, device=xps.Device("device1"))
+    kf.gram(Xd, kernel="gaussian", bandwidth=0.8, dtype=np.float64, device=device,
+            out=TeeTiles(kept, factor))
+    tile = factor.tile(2, 1)
+    assert tile.device == xps.Device("device1") and tile.dtype == xps.float32
+    K = rbf_kernel(X, gamma=0.5 / 0.8**2)
+    got = np.asarray(xps.asarray(tile, device=xps.Device("CPU_DEVICE"))._array)
+    np.testing.assert_allclose(got, K[64:70, 32:64].astype(np.float32), rtol=1e-6, atol=0)
+
+
+def test_copy_to_on_an_emulated_device_stays_there():
+    xps = pytest.importorskip("array_api_strict")
+    device1 = xps.Device("device1")
+    rng = np.random.default_rng(9)
+    X, Z = rng.random((9, 3)), rng.random((7, 3))
+    kernel = make_kernel("gaussian", bandwidth=0.9)
+    out = xps.zeros((9, 7), dtype=xps.float64, device=device1)
+    copy = xps.zeros((9, 7), dtype=xps.float32, device=device1)
+    kernel(xps.asarray(X, device=device1), xps.asarray(Z, device=device1), out, copy_to=copy)
+    assert copy.device == device1
+    back = np.asarray(xps.asarray(copy, device=xps.Device("CPU_DEVICE"))._array)
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    np.testing.assert_allclose(back, rbf_kernel(X, Z, gamma=0.5 / 0.81), rtol=1e-6, atol=0)
