@@ -27,9 +27,14 @@ __all__ = [
 
 
 def _writable(tile) -> np.ndarray:
-    """The tile itself when it can be overwritten, else a column-major copy."""
-    if tile.flags.writeable and tile.flags.f_contiguous and tile.flags.aligned:
-        return tile
+    """A column-major copy of the tile, for the task to overwrite.
+
+    Never the input itself: a worker hands a task the very object it stores under the
+    input's key, so an update in place would change that key's value. When a worker
+    dies and Dask reruns a task from inputs held elsewhere, the rerun would then apply
+    its update a second time (``A -= L L^T`` twice), and the factorization fails or
+    silently differs.
+    """
     return np.array(tile, order="F")
 
 

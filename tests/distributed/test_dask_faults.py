@@ -39,3 +39,27 @@ def test_killed_worker_is_replaced_and_the_answer_is_unchanged(client, problem, 
     client.wait_for_workers(2, timeout=60)
     undisturbed = exact_solve(X, Y, kernel, reg=1e-3, client=client, tile_size=32)
     np.testing.assert_array_equal(alpha, undisturbed)  # recomputed tiles: the same bits
+
+
+@pytest.mark.parametrize("task", ["potrf", "trsm", "syrk", "gemm"])
+def test_a_tile_task_never_changes_its_inputs(task):
+    """A worker stores the object a task receives; a rerun after a worker loss reads it
+    again, so an update in place would be applied twice."""
+    import scipy.linalg
+
+    from kernelfit.distributed.tile_tasks import TILE_TASKS
+
+    rng = np.random.default_rng(2)
+    B = rng.standard_normal((6, 6))
+    spd = np.asfortranarray(B @ B.T + 6 * np.eye(6))
+    factor = np.asfortranarray(scipy.linalg.cholesky(spd, lower=True))
+    tile = np.asfortranarray(rng.standard_normal((6, 6)))
+    args = {"potrf": (spd, 0, 0, 1), "trsm": (tile, factor), "syrk": (spd, tile),
+            "gemm": (tile, factor, factor)}[task]
+    before = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+    first = np.array(TILE_TASKS[task](*args))
+    again = TILE_TASKS[task](*args)  # a rerun on the same stored inputs
+    for arg, kept in zip(args, before, strict=True):
+        if isinstance(arg, np.ndarray):
+            np.testing.assert_array_equal(arg, kept)
+    np.testing.assert_array_equal(again, first)
