@@ -4,12 +4,15 @@ Each step of mixed-precision refinement streams two packed matrices with ``c``
 right-hand sides (10 for MNIST's one-hot targets):
 
 * product: ``K @ V`` with the kept float64 ``K`` (each off-diagonal tile applied as
-  itself and transposed), :func:`kernelfit.linalg.tile_matvec.tile_symmetric_matvec`;
+  itself and transposed), :func:`kernelfit.linalg.tile_matvec.tile_symmetric_matvec`,
+  once with two BLAS GEMMs per tile and once with the compiled one-pass products
+  (:mod:`kernelfit.backend.skinny_products`; kernelfit picks them from
+  ``STREAMED_PRODUCT_BYTES`` of tiles on, which this program overrides both ways);
 * correction: ``L^{-T} L^{-1} R`` with the float32 factor (two triangular sweeps),
   :func:`kernelfit.linalg.cholesky_solve`.
 
-Both call one BLAS for every tile operation (``Backend.gemm_acc``: SciPy's, like the
-factorization). The reference does the same sweeps with NumPy's ``@`` for the tile
+Otherwise both call one BLAS for every tile operation (``Backend.gemm_acc``: SciPy's,
+like the factorization). The reference does the same sweeps with NumPy's ``@`` for the tile
 products (and SciPy's TRSM for the diagonal tiles), as kernelfit did before: NumPy and
 SciPy each bundle their own OpenBLAS, and alternating between them leaves one library's
 threads spinning against the other's. Each method runs its repeats in a row, twice,
@@ -25,11 +28,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from unittest import mock
 
 import numpy as np
 
 from kernelfit.backend import host_backend
-from kernelfit.linalg import PackedStorage, cholesky_solve
+from kernelfit.linalg import PackedStorage, cholesky_solve, tile_matvec
 from kernelfit.linalg.tile_matvec import tile_symmetric_matvec
 from kernelfit.phase_rates import memory_bandwidth
 from kernelfit.provenance import save_run
@@ -81,6 +85,14 @@ def numpy_correction(L, R):
     return Z
 
 
+def product_with(K, V, *, streamed: bool):
+    """:func:`tile_symmetric_matvec` with BLAS (two GEMMs per off-diagonal tile) or the
+    compiled one-pass products, whatever the size of ``K``."""
+    threshold = 0 if streamed else float("inf")
+    with mock.patch.object(tile_matvec, "STREAMED_PRODUCT_BYTES", threshold):
+        return tile_symmetric_matvec(K, V)
+
+
 def best_seconds(fn, repeats: int) -> list[float]:
     seconds = []
     for _ in range(repeats):
@@ -95,9 +107,12 @@ def sweep_rows(n: int, columns: int, repeats: int, copy_gbs: float, rng,
     K, L = sweep_matrices(n, rng, tile_size)
     V = rng.standard_normal((n, columns))
     R = V.astype(np.float32)
+    product_gb = PackedStorage.nbytes_for(n, K.tile_size, np.float64)
     cases = [
-        ("product, float64 K", PackedStorage.nbytes_for(n, K.tile_size, np.float64),
-         lambda: tile_symmetric_matvec(K, V), lambda: numpy_product(K, V), 1e-12),
+        ("product, float64 K, BLAS", product_gb,
+         lambda: product_with(K, V, streamed=False), lambda: numpy_product(K, V), 1e-12),
+        ("product, float64 K, compiled", product_gb,
+         lambda: product_with(K, V, streamed=True), lambda: numpy_product(K, V), 1e-12),
         ("correction, float32 L", 2 * PackedStorage.nbytes_for(n, L.tile_size, np.float32),
          lambda: cholesky_solve(L, R, dtype=np.float32), lambda: numpy_correction(L, R), 1e-4),
     ]

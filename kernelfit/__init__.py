@@ -13,8 +13,22 @@ Submodules load lazily, so ``import kernelfit`` stays fast.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 __version__ = "0.1.0"
+
+#: How long idle OpenBLAS threads spin before they sleep, as log2 of CPU cycles: 2^16,
+#: about 25 microseconds. OpenBLAS's default, 2^28 (about 0.1 s), keeps both of its
+#: threads spinning after every call, against the next library's threads: SciPy's
+#: OpenBLAS after NumPy's, or kernelfit's elementwise and compiled passes after a GEMM.
+#: On a 2-core machine (``python bench/bench_blas_spin.py --n 12000``) the default
+#: made a 12,000-point mixed-precision fit 1.08x slower, its refinement 1.32x.
+#: OpenBLAS reads the variable once, when it loads, so it only applies when kernelfit
+#: is imported before NumPy (the CLI always is); a value the user set is kept.
+BLAS_THREAD_TIMEOUT = "16"
+BLAS_LOADED_FIRST = "numpy" in sys.modules  # True: NumPy's OpenBLAS kept its default
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_THREAD_TIMEOUT)
 
 _EXPORTS = {
     "gram": "kernelfit.gram_builder",

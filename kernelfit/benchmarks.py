@@ -37,6 +37,7 @@ import numpy as np
 from .memory_usage import AnonymousPeak, ProcessCpu, peak_rss
 from .phase_clock import cpu_by_phase
 from .phase_rates import gemm_rate, memory_bandwidth, phase_rows
+from .provenance import blas_thread_timeout
 
 __all__ = ["solve_benchmark"]
 
@@ -95,6 +96,7 @@ def _child_kernelfit(n, dtype, source, device="cpu", memory_budget=None, warm=Fa
             "gram_gflops": n * n * X.shape[1] / t["gram"] / 1e9,
             "cholesky_gflops": n**3 / 3 / t["cholesky"] / 1e9, "peak_rss": peak_rss(),
             "peak_anon_rss": anon.peak, "cpu": cpu, "resumed_panels": clf.resumed_panels_,
+            "blas_thread_timeout": blas_thread_timeout(),
             "solver": clf.solver_, "storage": clf.storage_,
             "n_features": int(X.shape[1]),
             "refinement": None if dtype != "mixed" else clf.refinement_.to_dict(),

@@ -10,20 +10,15 @@ NumPy inputs; other array libraries use its generic ``xp`` code.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
-
 import numpy as np
+
+from .host_threads import element_threads, run_shares
 
 __all__ = ["gaussian_block_numpy", "laplacian_block_numpy"]
 
 #: Float64 entries in one row chunk of a block (512 KiB): the passes over a
 #: chunk run in the core's L2 cache instead of streaming the whole block.
 _CHUNK_ENTRIES = 1 << 16
-
-#: Most threads for the elementwise passes (they are memory- and exp-bound).
-_MAX_THREADS = 8
 
 
 def gaussian_block_numpy(X, Z, same, gamma, out=None, copy_to=None):
@@ -152,39 +147,13 @@ def _run_on_row_chunks(fn, shape):
     with the rows split into one contiguous share per element thread."""
     n_rows, n_cols = shape
     step = max(1, _CHUNK_ENTRIES // max(1, n_cols))
-    shares = max(1, min(_element_threads(), -(-n_rows // step)))
-    bounds = [n_rows * i // shares for i in range(shares + 1)]
 
-    def share(i):
-        for start in range(bounds[i], bounds[i + 1], step):
-            fn(slice(start, min(start + step, bounds[i + 1])))
+    def share(_, start, stop):
+        for first in range(start, stop, step):
+            fn(slice(first, min(first + step, stop)))
 
-    if shares == 1:
-        share(0)
-    else:
-        list(_pool().map(share, range(shares)))  # re-raises a worker's exception
+    run_shares(share, n_rows, min(_element_threads(), -(-n_rows // step)))
 
 
-@cache
-def _element_threads() -> int:
-    """CPUs this process may use, capped by ``OMP_NUM_THREADS`` or
-    ``OPENBLAS_NUM_THREADS`` when set (Dask workers set them to 1)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    limits = [cpus, _MAX_THREADS]
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) > 0:
-            limits.append(int(value))
-    return max(1, min(limits))
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(_element_threads(), thread_name_prefix="kernelfit-block")
-
-
-if hasattr(os, "register_at_fork"):  # a forked child gets a new pool, not dead threads
-    os.register_at_fork(after_in_child=_pool.cache_clear)
+#: Threads for the passes (a module name, so that tests can vary it).
+_element_threads = element_threads

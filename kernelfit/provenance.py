@@ -32,6 +32,17 @@ def run_record(**fields) -> dict:
             "machine": machine, **fields}
 
 
+def blas_thread_timeout() -> str:
+    """``OPENBLAS_THREAD_TIMEOUT`` as this process's BLAS read it (see
+    :data:`kernelfit.BLAS_THREAD_TIMEOUT`), with a note when NumPy's OpenBLAS had
+    loaded before kernelfit set it."""
+    import kernelfit
+
+    value = os.environ.get("OPENBLAS_THREAD_TIMEOUT", "OpenBLAS default")
+    return value + (" (NumPy loaded first: its OpenBLAS kept the default)"
+                    if kernelfit.BLAS_LOADED_FIRST else "")
+
+
 def environment() -> tuple[dict, dict]:
     """Versions of Python, NumPy, SciPy and the BLAS, and a description of the machine.
 
@@ -54,7 +65,8 @@ def environment() -> tuple[dict, dict]:
         for info in threadpool_info()
     ]
     versions = {"kernelfit": __version__, "python": platform.python_version(),
-                "numpy": np.__version__, "scipy": scipy.__version__, "blas": blas}
+                "numpy": np.__version__, "scipy": scipy.__version__, "blas": blas,
+                "blas_thread_timeout": blas_thread_timeout()}
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                "platform": platform.platform()}
     try:

@@ -11,9 +11,12 @@ temporary directory, so nothing is written to the user's own cache.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,12 @@ NO_SHARED_ENV = "KERNELFIT_TEST_NO_SHARED"
 if (os.environ.get(NO_SHARED_ENV) != "1" and "KERNELFIT_DATA" not in os.environ
         and SHARED_DATA.is_dir()):
     os.environ["KERNELFIT_DATA"] = str(SHARED_DATA)
+
+# Numba's compiled-code cache (kernelfit.backend.skinny_kernels) in a temporary folder,
+# not beside the package: set before anything imports Numba, which reads it once.
+NUMBA_CACHE = tempfile.mkdtemp(prefix="kernelfit-tests-numba-")
+os.environ["NUMBA_CACHE_DIR"] = NUMBA_CACHE
+atexit.register(shutil.rmtree, NUMBA_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

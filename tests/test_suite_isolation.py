@@ -11,7 +11,8 @@ from kernelfit.datasets.locations import user_cache_dir
 
 def test_home_and_cache_are_under_the_temporary_directory():
     temporary = Path(tempfile.gettempdir()).resolve()
-    for name in ("HOME", "KERNELFIT_CACHE", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+    for name in ("HOME", "KERNELFIT_CACHE", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+                 "NUMBA_CACHE_DIR"):
         assert temporary in Path(os.environ[name]).resolve().parents, name
     assert temporary in user_cache_dir().resolve().parents
     assert Path.home() == Path(os.environ["HOME"])

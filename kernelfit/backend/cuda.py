@@ -162,6 +162,7 @@ class CupyBackend(Backend):
     def gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
         from cupy import cublas
 
+        A, B = self.astype(A, C.dtype), self.astype(B, C.dtype)
         return cublas.gemm("T" if trans_a else "N", "N", A, B, out=C, alpha=alpha, beta=1.0)
 
     def syrk(self, C, A):

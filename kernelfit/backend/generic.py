@@ -212,9 +212,23 @@ class Backend:
 
     def gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
         """Return ``C + alpha * op(A) @ B``, ``op(A) = A.T`` when ``trans_a`` (in place where
-        the backend allows: always use the returned array)."""
+        the backend allows: always use the returned array). ``A`` and ``B`` may have
+        another float dtype than ``C``; the product is in ``C``'s."""
         xp = self.xp
+        A, B = self.astype(A, C.dtype), self.astype(B, C.dtype)
         return C + alpha * ((xp.linalg.matrix_transpose(A) if trans_a else A) @ B)
+
+    def streamed_gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
+        """:meth:`gemm_acc` for a ``B`` of a few columns, in a sequence of such products
+        (the host reads ``A`` once, without BLAS's packing)."""
+        return self.gemm_acc(C, A, B, trans_a=trans_a, alpha=alpha)
+
+    def symmetric_gemm_acc(self, C_rows, C_cols, A, B_rows, B_cols):
+        """Return ``(C_rows + A @ B_cols, C_cols + A.T @ B_rows)``: an off-diagonal tile
+        ``A`` of a symmetric matrix applied as itself and as its mirror (in place
+        where the backend allows; the host reads ``A`` once)."""
+        return (self.gemm_acc(C_rows, A, B_cols),
+                self.gemm_acc(C_cols, A, B_rows, trans_a=True))
 
     def syrk(self, C, A):
         """Return ``C - A @ A.T`` (only the lower triangle is meaningful)."""

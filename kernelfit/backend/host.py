@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .generic import Backend, NotPositiveDefiniteError
+from .skinny_products import skinny_gemm_acc, symmetric_gemm_acc
 
 __all__ = ["NumpyBackend"]
 
@@ -97,7 +98,21 @@ class NumpyBackend(Backend):
         # NumPy's and SciPy's OpenBLAS leaves one library's threads spinning against the
         # other's (the float32 triangular sweeps ran at half speed).
         fn = self._fn(self._blas, "gemm", C)
-        return fn(alpha, A, B, 1.0, C, trans_a=int(trans_a), overwrite_c=1)
+        return fn(alpha, self.astype(A, C.dtype), self.astype(B, C.dtype), 1.0, C,
+                  trans_a=int(trans_a), overwrite_c=1)
+
+    def streamed_gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
+        # One compiled pass over A for a few columns (BLAS would repack A first), when no
+        # BLAS call runs between two of these: OpenBLAS's threads spin for a while after
+        # each call, against the compiled kernel's threads.
+        if skinny_gemm_acc(C, A, B, trans_a=trans_a, alpha=alpha):
+            return C
+        return self.gemm_acc(C, A, B, trans_a=trans_a, alpha=alpha)
+
+    def symmetric_gemm_acc(self, C_rows, C_cols, A, B_rows, B_cols):
+        if symmetric_gemm_acc(C_rows, C_cols, A, B_rows, B_cols):
+            return C_rows, C_cols
+        return super().symmetric_gemm_acc(C_rows, C_cols, A, B_rows, B_cols)
 
     def syrk(self, C, A):
         fn = self._fn(self._blas, "syrk", C)

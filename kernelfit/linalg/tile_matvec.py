@@ -2,8 +2,8 @@ r"""Products with a symmetric matrix stored as lower tiles, accumulated in float
 
 :func:`tile_symmetric_matvec` computes :math:`A V` from the lower tiles of a
 :class:`~kernelfit.linalg.TileStorage` (each off-diagonal tile applied as itself
-and transposed), upcasting one tile at a time, so a float32 ``A`` costs one
-``tile x tile`` float64 buffer and no ``n x n`` copy. It gives residuals and
+and transposed, in one pass on the host when ``A`` is large), with float64
+arithmetic, so a float32 ``A`` costs no ``n x n`` copy. It gives residuals and
 iterative refinement against a *stored* kernel matrix when the data that
 defined it are gone (streamed random-convolution features).
 :func:`copy_tiles` duplicates a storage (e.g. to keep ``K`` next to its factor).
@@ -16,7 +16,15 @@ import numpy as np
 from ..progress import phase
 from .storage import PackedStorage
 
-__all__ = ["copy_tiles", "tile_symmetric_matvec"]
+__all__ = ["STREAMED_PRODUCT_BYTES", "copy_tiles", "tile_symmetric_matvec"]
+
+#: Lower tiles of at least this many bytes are applied by the compiled one-pass
+#: products (``backend.symmetric_gemm_acc``), smaller ones by BLAS. On the host the
+#: compiled pass reads each tile once at about 13-14 GB/s against 7-8 GB/s for two
+#: BLAS GEMMs (``bench/bench_skinny_products.py``), but loading its compiled code costs
+#: about 0.4 s once per process: a refinement's five products repay that from about
+#: 2 GB of tiles (n near 23,000 in float64).
+STREAMED_PRODUCT_BYTES = 2 << 30
 
 
 def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> np.ndarray:
@@ -52,8 +60,9 @@ def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> 
     vector = V64.ndim == 1
     V2 = V64[:, None] if vector else V64
     # One column-major block of V and of the result per tile row, so that every tile is
-    # applied by an in-place GEMM (C += op(T) V) of the backend's BLAS, twice per
-    # off-diagonal tile (as itself and transposed).
+    # applied in place (C += op(T) V), an off-diagonal tile as itself and transposed: in
+    # one pass over it for a large matrix on the host (kernelfit.backend.skinny_products).
+    streamed = storage.n ** 2 * storage.dtype.itemsize // 2 >= STREAMED_PRODUCT_BYTES
     parts = [backend.copy(backend.asarray(V2[storage.bounds(i)]), fortran=True)
              for i in range(storage.nt)]
     sums = [backend.copy(backend.zeros(part.shape, np.float64), fortran=True)
@@ -62,9 +71,15 @@ def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> 
                unit="tiles") as bar:
         for i in range(storage.nt):
             for j in range(i + 1):
-                tile = backend.astype(storage.tile(i, j), np.float64)
-                sums[i] = backend.gemm_acc(sums[i], tile, parts[j])
-                if i != j:
+                tile = storage.tile(i, j)  # the product upcasts (compiled: per entry)
+                if i == j:
+                    sums[i] = (backend.streamed_gemm_acc if streamed else backend.gemm_acc)(
+                        sums[i], tile, parts[i])
+                elif streamed:
+                    sums[i], sums[j] = backend.symmetric_gemm_acc(sums[i], sums[j], tile,
+                                                                  parts[i], parts[j])
+                else:
+                    sums[i] = backend.gemm_acc(sums[i], tile, parts[j])
                     sums[j] = backend.gemm_acc(sums[j], tile, parts[i], trans_a=True)
                 bar.advance()
     out = backend.to_numpy(backend.concat(sums, axis=0))

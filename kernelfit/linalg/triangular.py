@@ -46,7 +46,7 @@ def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progre
             rhs = backend.copy(rhs, fortran=True)
             others = range(i + 1, nt) if transpose else range(i)
             for k in others:  # rhs -= op(L_ik) X_k in place, with the backend's BLAS
-                L = backend.astype(storage.tile(k, i) if transpose else storage.tile(i, k), work)
+                L = storage.tile(k, i) if transpose else storage.tile(i, k)
                 rhs = backend.gemm_acc(rhs, L, blocks[k], trans_a=transpose, alpha=-1.0)
             diag = backend.astype(storage.tile(i, i), work)
             blocks[i] = backend.trsm_left_lower(diag, rhs, trans=transpose)

@@ -38,7 +38,8 @@ def test_rows_and_json(bench, tmp_path, capsys):
     assert bench.main(["--n", "90", "--tile-size", "32", "--columns", "3", "--repeats", "2",
                        "--out", str(out)]) == 0
     record = json.loads(out.read_text())
-    assert [r["sweep"] for r in record["rows"]] == ["product, float64 K", "correction, float32 L"]
+    assert [r["sweep"] for r in record["rows"]] == [
+        "product, float64 K, BLAS", "product, float64 K, compiled", "correction, float32 L"]
     for row in record["rows"]:
         assert len(row["seconds"]["kernelfit"]) == len(row["seconds"]["reference"]) == 4
         best = min(row["seconds"]["kernelfit"])

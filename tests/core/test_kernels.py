@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from sklearn.metrics import pairwise
 
-from kernelfit import host_kernel_blocks
+from kernelfit import host_kernel_blocks, host_threads
 from kernelfit.kernels import make_kernel
 
 BANDWIDTH = 1.7
@@ -124,14 +124,14 @@ def test_row_chunk_errors_reach_the_caller(monkeypatch):
 @pytest.mark.parametrize(("env", "expected_at_most"), [
     ({"OMP_NUM_THREADS": "1"}, 1),
     ({"OPENBLAS_NUM_THREADS": "2"}, 2),
-    ({"OMP_NUM_THREADS": "junk"}, host_kernel_blocks._MAX_THREADS),
+    ({"OMP_NUM_THREADS": "junk"}, host_threads.MAX_THREADS),
 ])
 def test_element_threads_follow_thread_variables(env, expected_at_most, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert 1 <= host_kernel_blocks._element_threads.__wrapped__() <= expected_at_most
+    assert 1 <= host_threads.element_threads.__wrapped__() <= expected_at_most
 
 
 @pytest.mark.parametrize("name", ["gaussian", "laplacian"])

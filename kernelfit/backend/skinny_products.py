@@ -1,0 +1,141 @@
+"""Tile products with a few right-hand sides on the host, each tile read once.
+
+:class:`~kernelfit.backend.host.NumpyBackend` sends ``C += alpha op(A) B`` here
+when ``B`` has at most :data:`MAX_COLUMNS` columns (the classes of a refinement
+or triangular sweep): :func:`skinny_gemm_acc` streams ``A`` once through the
+compiled kernels of :mod:`kernelfit.backend.skinny_kernels`, split over the host
+threads, instead of a BLAS GEMM that repacks ``A`` for 10 columns.
+:func:`symmetric_gemm_acc` applies an off-diagonal tile of a symmetric matrix as
+itself and transposed in the same pass. A float32 tile is read as it is, with
+float64 accumulators. Anything else (few rows, many columns, a tile that is not
+contiguous) returns ``False`` and the caller uses BLAS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..host_threads import element_threads, run_shares
+
+__all__ = ["MAX_COLUMNS", "MIN_ENTRIES", "skinny_gemm_acc", "symmetric_gemm_acc"]
+
+#: Most right-hand sides for which one pass over the tile beats a BLAS GEMM here
+#: (`bench/bench_skinny_products.py` measures both).
+MAX_COLUMNS = 16
+
+#: Tiles with fewer entries go to BLAS: compiled dispatch and threads cost more.
+MIN_ENTRIES = 1 << 14
+
+#: Entries of a tile per thread share (smaller tiles use fewer threads).
+_SHARE_ENTRIES = 1 << 18
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _kernels():
+    from . import skinny_kernels  # Numba: imported on first use only
+
+    return skinny_kernels
+
+
+def _tile_t(A):
+    """``(tile_t, flipped)``: a C-contiguous ``tile_t`` with ``A = tile_t.T`` (a
+    column-major tile), or ``A = tile_t`` (``flipped``, a row-major one); ``None``
+    when ``A`` is neither."""
+    if A.flags.f_contiguous:
+        return A.T, False
+    if A.flags.c_contiguous:
+        return A, True
+    return None
+
+
+def _fits(C, A, B):
+    return (isinstance(A, np.ndarray) and isinstance(B, np.ndarray)
+            and isinstance(C, np.ndarray) and A.ndim == B.ndim == C.ndim == 2
+            and A.dtype in _FLOATS and B.dtype in _FLOATS and C.dtype in _FLOATS
+            and B.shape[1] <= MAX_COLUMNS and A.size >= MIN_ENTRIES
+            and C.flags.f_contiguous and C.flags.writeable)
+
+
+def _check_shapes(C, opA, B):
+    """The compiled kernels do not check bounds: refuse shapes that do not chain."""
+    if B.shape[0] != opA.shape[1] or C.shape != (opA.shape[0], B.shape[1]):
+        raise ValueError(f"C += op(A) @ B needs C of shape (rows of op(A), columns of B) and "
+                         f"B with one row per column of op(A); found C {C.shape}, "
+                         f"op(A) {opA.shape}, B {B.shape}")
+
+
+def _class_major(B):
+    """``B.T`` as a C-contiguous array (no copy for a column-major ``B``)."""
+    return np.ascontiguousarray(B.T)
+
+
+def _shares(A) -> int:
+    return min(element_threads(), max(1, A.size // _SHARE_ENTRIES))
+
+
+def skinny_gemm_acc(C, A, B, *, trans_a: bool = False, alpha: float = 1.0) -> bool:
+    """``C += alpha * op(A) @ B`` in place, ``op(A) = A.T`` when ``trans_a``.
+
+    Returns ``False`` (``C`` untouched) when the operands do not suit the
+    compiled path; shapes are the caller's to check (as for BLAS).
+    """
+    if not _fits(C, A, B):
+        return False
+    _check_shapes(C, A.T if trans_a else A, B)
+    view = _tile_t(A)
+    if view is None:
+        return False
+    tile_t, flipped = view
+    kernels, v, out = _kernels(), _class_major(B), C.T
+    shares = _shares(A)
+    if trans_a != flipped:  # C += alpha T^T B: each share's columns of T give its rows of C
+        def run(_, start, stop):
+            kernels.dot_columns(tile_t, v, out, alpha, start, stop)
+
+        run_shares(run, tile_t.shape[0], shares)
+        return True
+    # C += alpha T B: every column of T adds to all of C; each share sums its own.
+    partial = [out] + [np.zeros(out.shape, out.dtype) for _ in range(shares - 1)]
+
+    def run(index, start, stop):
+        kernels.axpy_columns(tile_t, v, partial[index], alpha, start, stop)
+
+    run_shares(run, tile_t.shape[0], shares)
+    for extra in partial[1:]:
+        out += extra
+    return True
+
+
+def symmetric_gemm_acc(C_rows, C_cols, A, B_rows, B_cols) -> bool:
+    """``C_rows += A @ B_cols`` and ``C_cols += A.T @ B_rows`` in one pass over ``A``.
+
+    An off-diagonal tile ``A`` of a symmetric matrix, applied as itself and as its
+    mirror. Returns ``False`` (nothing touched) when the operands do not suit.
+    """
+    if not (_fits(C_rows, A, B_cols) and _fits(C_cols, A, B_rows)):
+        return False
+    _check_shapes(C_rows, A, B_cols)
+    _check_shapes(C_cols, A.T, B_rows)
+    view = _tile_t(A)
+    if view is None:
+        return False
+    tile_t, flipped = view
+    if flipped:  # T = A^T: its rows are A's columns
+        C_rows, C_cols, B_rows, B_cols = C_cols, C_rows, B_cols, B_rows
+    kernels = _kernels()
+    v_rows, v_cols, out_rows, out_cols = (_class_major(B_rows), _class_major(B_cols),
+                                          C_rows.T, C_cols.T)
+    shares = _shares(A)
+    # Each share owns columns of T (one contiguous part of it) and so its entries of
+    # out_cols; its row sums go to a buffer of its own, but the first's.
+    partial = [out_rows] + [np.zeros(out_rows.shape, out_rows.dtype) for _ in range(shares - 1)]
+
+    def run(index, start, stop):
+        kernels.symmetric_columns(tile_t, v_rows, v_cols, partial[index], out_cols, start,
+                                  stop)
+
+    run_shares(run, tile_t.shape[0], shares)
+    for extra in partial[1:]:
+        out_rows += extra
+    return True

@@ -1,0 +1,136 @@
+"""The compiled one-pass tile products (``kernelfit.backend.skinny_products``) against
+NumPy: every layout, dtype, tail and thread split, and the cases they hand back to BLAS."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelfit import host_threads
+from kernelfit.backend import resolve_device, skinny_products
+from kernelfit.backend.skinny_products import skinny_gemm_acc, symmetric_gemm_acc
+from kernelfit.linalg import PackedStorage, tile_matvec
+from kernelfit.linalg.tile_matvec import tile_symmetric_matvec
+
+# Products of float32 numbers summed in float32 (as SGEMM does) or float64.
+TOL = {np.float32: {"rtol": 2e-5, "atol": 2e-4}, np.float64: {"rtol": 1e-12, "atol": 1e-11}}
+
+#: (rows, columns, right-hand sides): column counts off the kernels' blocks of 4,
+#: odd and even class counts, one class, and the most columns the path takes.
+SHAPES = [(300, 257, 10), (257, 301, 7), (513, 129, 1), (200, 203, 16)]
+
+
+@pytest.fixture(params=[1, 3], ids=["one share", "three shares"])
+def shares(request, monkeypatch):
+    """One thread, or three shares of the columns (each its own row buffer)."""
+    monkeypatch.setattr(skinny_products, "_SHARE_ENTRIES", 1 if request.param > 1 else 1 << 40)
+    monkeypatch.setattr(skinny_products, "element_threads", lambda: request.param)
+    return request.param
+
+
+def column_major(rng, shape, dtype=np.float64):
+    return np.asfortranarray(rng.standard_normal(shape).astype(dtype))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("tile_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["F", "C"])
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_skinny_product_equals_numpy(rng, shares, shape, tile_dtype, order, trans_a):
+    m, p, c = shape
+    A = np.asarray(rng.standard_normal((m, p)), dtype=tile_dtype, order=order)
+    rows, inner = (p, m) if trans_a else (m, p)
+    B = column_major(rng, (inner, c), tile_dtype)
+    C = column_major(rng, (rows, c), tile_dtype)
+    expected = C.astype(np.float64) - 0.5 * ((A.T if trans_a else A).astype(np.float64)
+                                             @ B.astype(np.float64))
+    assert skinny_gemm_acc(C, A, B, trans_a=trans_a, alpha=-0.5)
+    np.testing.assert_allclose(C, expected, **TOL[tile_dtype])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("tile_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_symmetric_product_applies_the_tile_and_its_mirror(rng, shares, shape, tile_dtype,
+                                                           order):
+    m, p, c = shape
+    A = np.asarray(rng.standard_normal((m, p)), dtype=tile_dtype, order=order)
+    B_rows, B_cols = column_major(rng, (m, c)), column_major(rng, (p, c))
+    C_rows, C_cols = column_major(rng, (m, c)), column_major(rng, (p, c))
+    A64 = A.astype(np.float64)
+    expected_rows, expected_cols = C_rows + A64 @ B_cols, C_cols + A64.T @ B_rows
+    assert symmetric_gemm_acc(C_rows, C_cols, A, B_rows, B_cols)
+    # float64 sums of float32 entries: as accurate as float64
+    np.testing.assert_allclose(C_rows, expected_rows, **TOL[np.float64])
+    np.testing.assert_allclose(C_cols, expected_cols, **TOL[np.float64])
+
+
+def test_host_backend_streamed_and_symmetric_methods(rng):
+    backend = resolve_device("cpu")
+    A, B = column_major(rng, (200, 180)), column_major(rng, (180, 5))
+    C = column_major(rng, (200, 5))
+    expected = C + A @ B
+    assert backend.streamed_gemm_acc(C, A, B) is C
+    np.testing.assert_allclose(C, expected, **TOL[np.float64])
+    B_rows, C_cols = column_major(rng, (200, 5)), column_major(rng, (180, 5))
+    rows_before, cols_before = C.copy(), C_cols.copy()
+    backend.symmetric_gemm_acc(C, C_cols, A, B_rows, B)
+    np.testing.assert_allclose(C, rows_before + A @ B, **TOL[np.float64])
+    np.testing.assert_allclose(C_cols, cols_before + A.T @ B_rows, **TOL[np.float64])
+
+
+@pytest.mark.parametrize("case", ["many columns", "small tile", "strided tile", "row-major C",
+                                  "integer tile"])
+def test_unsuited_operands_are_left_to_blas(rng, case):
+    A, B = column_major(rng, (200, 180)), column_major(rng, (180, 5))
+    C = column_major(rng, (200, 5))
+    if case == "many columns":
+        B, C = column_major(rng, (180, skinny_products.MAX_COLUMNS + 1)), column_major(
+            rng, (200, skinny_products.MAX_COLUMNS + 1))
+    elif case == "small tile":
+        A, B, C = A[:20, :20].copy(order="F"), B[:20], C[:20].copy(order="F")
+    elif case == "strided tile":
+        A = column_major(rng, (400, 180))[::2]
+    elif case == "row-major C":
+        C = np.ascontiguousarray(C)
+    else:
+        A = np.ones((200, 180), dtype=np.int64, order="F")
+    before = C.copy()
+    assert not skinny_gemm_acc(C, A, B)
+    np.testing.assert_array_equal(C, before)
+    # ...and the backend still gives the product, through BLAS
+    if case != "integer tile":
+        out = resolve_device("cpu").streamed_gemm_acc(C, A, B)
+        np.testing.assert_allclose(out, before + A @ B, **TOL[np.float64])
+
+
+def test_shapes_that_do_not_chain_are_refused(rng):
+    A, C = column_major(rng, (200, 180)), column_major(rng, (200, 5))
+    with pytest.raises(ValueError, match=r"found C \(200, 5\), op\(A\) \(200, 180\), "
+                                         r"B \(179, 5\)"):
+        skinny_gemm_acc(C, A, column_major(rng, (179, 5)))
+    with pytest.raises(ValueError, match="one row per column of op"):
+        symmetric_gemm_acc(C, column_major(rng, (180, 5)), A, column_major(rng, (201, 5)),
+                           column_major(rng, (180, 5)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("streamed", [False, True], ids=["BLAS", "compiled"])
+def test_tile_symmetric_matvec_either_way(rng, monkeypatch, shares, dtype, streamed):
+    """The stored-K product with the compiled passes (forced below their size threshold)
+    and with BLAS, against the dense symmetric matrix."""
+    monkeypatch.setattr(tile_matvec, "STREAMED_PRODUCT_BYTES", 0 if streamed else np.inf)
+    n = 530
+    M = rng.standard_normal((n, n))
+    dense = (M + M.T).astype(dtype)
+    storage = PackedStorage(n, tile_size=200, dtype=dtype)
+    for i in range(storage.nt):
+        for j in range(i + 1):
+            storage.store(i, j, dense[storage.bounds(i), storage.bounds(j)])
+    V = rng.standard_normal((n, 10))
+    np.testing.assert_allclose(tile_symmetric_matvec(storage, V),
+                               dense.astype(np.float64) @ V, rtol=1e-11, atol=1e-10)
+
+
+def test_the_element_thread_limit_comes_from_host_threads():
+    assert skinny_products.element_threads is host_threads.element_threads
