@@ -20,7 +20,12 @@ alternating with the other's (A B A B); each row gives the best time, the rate i
 the stored matrix per second, its ratio to the copy bandwidth measured in the same run,
 and checks that both methods agree. Prints a table and writes JSON.
 
-    python bench/bench_sweeps.py --n 12000 --out bench/results/sweeps-12k.json
+    OPENBLAS_THREAD_TIMEOUT=16 python bench/bench_sweeps.py --n 12000 24000 \
+        --out bench/results/sweeps-compiled-12k-24k.json
+
+(This program imports NumPy before kernelfit, so NumPy's OpenBLAS would keep its
+default spinning: the variable sets kernelfit's value for both BLAS libraries, see
+:data:`kernelfit.BLAS_THREAD_TIMEOUT`.)
 """
 
 from __future__ import annotations

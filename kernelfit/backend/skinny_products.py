@@ -95,15 +95,18 @@ def skinny_gemm_acc(C, A, B, *, trans_a: bool = False, alpha: float = 1.0) -> bo
 
         run_shares(run, tile_t.shape[0], shares)
         return True
-    # C += alpha T B: every column of T adds to all of C; each share sums its own.
-    partial = [out] + [np.zeros(out.shape, out.dtype) for _ in range(shares - 1)]
+    # C += alpha T B: every column of T adds to all of C. Each share sums its columns'
+    # terms in a zeroed buffer of its own, added to C once: adding them to C one group at
+    # a time would make C's running sum over all tiles hundreds of terms long per tile
+    # (twice BLAS's rounding error, which adds each tile's sum once).
+    partial = _zeroed(out.shape, shares)
 
     def run(index, start, stop):
         kernels.axpy_columns(tile_t, v, partial[index], alpha, start, stop)
 
     run_shares(run, tile_t.shape[0], shares)
-    for extra in partial[1:]:
-        out += extra
+    for part in partial:
+        out += part
     return True
 
 
@@ -128,14 +131,19 @@ def symmetric_gemm_acc(C_rows, C_cols, A, B_rows, B_cols) -> bool:
                                           C_rows.T, C_cols.T)
     shares = _shares(A)
     # Each share owns columns of T (one contiguous part of it) and so its entries of
-    # out_cols; its row sums go to a buffer of its own, but the first's.
-    partial = [out_rows] + [np.zeros(out_rows.shape, out_rows.dtype) for _ in range(shares - 1)]
+    # out_cols; its row sums go to a zeroed buffer of its own (as in skinny_gemm_acc).
+    partial = _zeroed(out_rows.shape, shares)
 
     def run(index, start, stop):
         kernels.symmetric_columns(tile_t, v_rows, v_cols, partial[index], out_cols, start,
                                   stop)
 
     run_shares(run, tile_t.shape[0], shares)
-    for extra in partial[1:]:
-        out_rows += extra
+    for part in partial:
+        out_rows += part
     return True
+
+
+def _zeroed(shape, shares):
+    """One float64 buffer of zeros per share, for its sums."""
+    return [np.zeros(shape) for _ in range(shares)]
