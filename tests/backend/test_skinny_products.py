@@ -134,3 +134,28 @@ def test_tile_symmetric_matvec_either_way(rng, monkeypatch, shares, dtype, strea
 
 def test_the_element_thread_limit_comes_from_host_threads():
     assert skinny_products.element_threads is host_threads.element_threads
+
+
+def test_compiled_product_rounds_like_blas(monkeypatch):
+    """K alpha with heavy cancellation (Gaussian Grams and their interpolants' alpha):
+    the compiled product's root-mean-square error against long double, summed over
+    three problems, is within a few percent of BLAS's (adding each 4-column group to the
+    running result, as the first version did, made it about 1.5x)."""
+    errors = {"blas": 0.0, "compiled": 0.0}
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        n = 2400
+        X = rng.random((n, 30))
+        sq = (X * X).sum(1)
+        K = np.exp(-np.maximum(sq[:, None] + sq[None, :] - 2 * X @ X.T, 0) / 8.0)
+        alpha = np.linalg.solve(K + 1e-8 * np.eye(n), np.eye(10)[rng.integers(0, 10, n)])
+        storage = PackedStorage(n, tile_size=600, dtype=np.float64)
+        for i in range(storage.nt):
+            for j in range(i + 1):
+                storage.store(i, j, K[storage.bounds(i), storage.bounds(j)])
+        exact = K.astype(np.longdouble) @ alpha.astype(np.longdouble)
+        for name, threshold in (("blas", np.inf), ("compiled", 0)):
+            monkeypatch.setattr(tile_matvec, "STREAMED_PRODUCT_BYTES", threshold)
+            error = (tile_symmetric_matvec(storage, alpha) - exact).astype(np.float64)
+            errors[name] += float(np.sqrt(np.mean(error ** 2)))
+    assert errors["compiled"] <= 1.2 * errors["blas"], errors
