@@ -27,7 +27,9 @@ __version__ = "0.1.0"
 #: OpenBLAS reads the variable once, when it loads, so it only applies when kernelfit
 #: is imported before NumPy (the CLI always is); a value the user set is kept.
 BLAS_THREAD_TIMEOUT = "16"
-BLAS_LOADED_FIRST = "numpy" in sys.modules  # True: NumPy's OpenBLAS kept its default
+#: True when NumPy (so its OpenBLAS) loaded before the variable was set: that library
+#: kept OpenBLAS's default (a value the user exported beforehand reached it).
+BLAS_LOADED_FIRST = "numpy" in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_THREAD_TIMEOUT)
 
 _EXPORTS = {

@@ -9,6 +9,7 @@ them all (:func:`thread_pool`), sized by :func:`element_threads`.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
@@ -44,12 +45,29 @@ if hasattr(os, "register_at_fork"):  # a forked child gets a new pool, not dead 
     os.register_at_fork(after_in_child=thread_pool.cache_clear)
 
 
+_IN_POOL = threading.local()
+
+
+def _in_pool(fn, *args):
+    _IN_POOL.active = True
+    try:
+        return fn(*args)
+    finally:
+        _IN_POOL.active = False
+
+
 def run_shares(fn, total: int, shares: int) -> None:
     """Call ``fn(index, start, stop)`` for ``shares`` contiguous shares of ``range(total)``,
-    on the pool when there is more than one (a worker's exception is re-raised)."""
+    on the pool when there is more than one (a worker's exception is re-raised).
+
+    Called from one of the pool's own workers it runs the shares in that worker, one
+    after the other: waiting there for the pool could wait forever.
+    """
     shares = max(1, min(shares, total))
     bounds = [total * i // shares for i in range(shares + 1)]
-    if shares == 1:
-        fn(0, 0, total)
+    if shares == 1 or getattr(_IN_POOL, "active", False):
+        for i in range(shares):
+            fn(i, bounds[i], bounds[i + 1])
         return
-    list(thread_pool().map(lambda i: fn(i, bounds[i], bounds[i + 1]), range(shares)))
+    list(thread_pool().map(lambda i: _in_pool(fn, i, bounds[i], bounds[i + 1]),
+                           range(shares)))

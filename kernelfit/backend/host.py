@@ -102,9 +102,10 @@ class NumpyBackend(Backend):
                   trans_a=int(trans_a), overwrite_c=1)
 
     def streamed_gemm_acc(self, C, A, B, *, trans_a: bool = False, alpha: float = 1.0):
-        # One compiled pass over A for a few columns (BLAS would repack A first), when no
-        # BLAS call runs between two of these: OpenBLAS's threads spin for a while after
-        # each call, against the compiled kernel's threads.
+        # One compiled pass over A for a few columns (BLAS would repack A first), for a
+        # sequence of such products with no BLAS call between them: OpenBLAS's threads
+        # spin for a while after each call (kernelfit.BLAS_THREAD_TIMEOUT), against the
+        # compiled kernel's threads.
         if skinny_gemm_acc(C, A, B, trans_a=trans_a, alpha=alpha):
             return C
         return self.gemm_acc(C, A, B, trans_a=trans_a, alpha=alpha)

@@ -14,8 +14,8 @@ right-hand sides and results "class-major": ``(c, m)`` or ``(c, p)`` C-contiguou
 arrays (the memory of column-major ``m x c`` blocks). Each kernel handles the
 columns ``q0 <= q < q1`` of ``T``, so that each thread (see
 :mod:`kernelfit.host_threads`) streams one contiguous part of the tile; results
-indexed by rows then go to a buffer per thread. Sums are kept in the product's
-dtype (float32 for a float32 tile and float32 right-hand sides, as in SGEMM).
+indexed by rows then go to a buffer per thread. The right-hand sides are float64
+(the callers convert them), so products and sums are float64 for either tile dtype.
 Compiled code is cached on disk by Numba (``NUMBA_CACHE_DIR`` moves the cache),
 so only a machine's first run compiles; loading it still costs about 0.4 s once
 per process (Numba's import and its first dispatch).
@@ -72,15 +72,14 @@ def dot_columns(tile_t, v, out, alpha, q0, q1):  # pragma: no cover - compiled
     """``out[k, q] += alpha * sum_r T[r, q] v[k, r]`` for columns ``q0 <= q < q1`` (``T^T V``)."""
     m = tile_t.shape[1]
     c = v.shape[0]
-    zero = tile_t[q0, 0] * v[0, 0] * 0  # the product's dtype (no float64 promotion)
     stop = q1 - (q1 - q0) % 4
     for q in range(q0, stop, 4):
         t0, t1, t2, t3 = tile_t[q], tile_t[q + 1], tile_t[q + 2], tile_t[q + 3]
         k = 0
         while k + 2 <= c:  # not a range(), as in axpy_columns
             x, y = v[k], v[k + 1]
-            s0 = s1 = s2 = s3 = zero
-            w0 = w1 = w2 = w3 = zero
+            s0 = s1 = s2 = s3 = 0.0
+            w0 = w1 = w2 = w3 = 0.0
             for r in range(m):
                 e0, e1, e2, e3 = t0[r], t1[r], t2[r], t3[r]
                 xr, yr = x[r], y[r]
@@ -103,7 +102,7 @@ def dot_columns(tile_t, v, out, alpha, q0, q1):  # pragma: no cover - compiled
             k += 2
         if c % 2:
             x = v[c - 1]
-            s0 = s1 = s2 = s3 = zero
+            s0 = s1 = s2 = s3 = 0.0
             for r in range(m):
                 xr = x[r]
                 s0 += t0[r] * xr
@@ -118,7 +117,7 @@ def dot_columns(tile_t, v, out, alpha, q0, q1):  # pragma: no cover - compiled
         t0 = tile_t[q]
         for k in range(c):
             x = v[k]
-            s0 = zero
+            s0 = 0.0
             for r in range(m):
                 s0 += t0[r] * x[r]
             out[k, q] += alpha * s0
@@ -131,7 +130,6 @@ def symmetric_columns(tile_t, v_rows, v_cols, out_rows, out_cols, q0, q1):  # pr
     ``out_cols[k, q] += sum_r T[r, q] v_rows[k, r]`` (``T V_cols`` and ``T^T V_rows``)."""
     m = tile_t.shape[1]
     c = v_rows.shape[0]
-    zero = tile_t[q0, 0] * v_rows[0, 0] * 0
     stop = q1 - (q1 - q0) % 4
     for q in range(q0, stop, 4):
         t0, t1, t2, t3 = tile_t[q], tile_t[q + 1], tile_t[q + 2], tile_t[q + 3]
@@ -142,8 +140,8 @@ def symmetric_columns(tile_t, v_rows, v_cols, out_rows, out_cols, q0, q1):  # pr
             a0, a1, a2, a3 = v_cols[k, q], v_cols[k, q + 1], v_cols[k, q + 2], v_cols[k, q + 3]
             b0, b1 = v_cols[k + 1, q], v_cols[k + 1, q + 1]
             b2, b3 = v_cols[k + 1, q + 2], v_cols[k + 1, q + 3]
-            s0 = s1 = s2 = s3 = zero
-            w0 = w1 = w2 = w3 = zero
+            s0 = s1 = s2 = s3 = 0.0
+            w0 = w1 = w2 = w3 = 0.0
             for r in range(m):
                 e0, e1, e2, e3 = t0[r], t1[r], t2[r], t3[r]
                 xr, yr = x[r], y[r]
@@ -170,7 +168,7 @@ def symmetric_columns(tile_t, v_rows, v_cols, out_rows, out_cols, q0, q1):  # pr
             x, o = v_rows[c - 1], out_rows[c - 1]
             a0, a1 = v_cols[c - 1, q], v_cols[c - 1, q + 1]
             a2, a3 = v_cols[c - 1, q + 2], v_cols[c - 1, q + 3]
-            s0 = s1 = s2 = s3 = zero
+            s0 = s1 = s2 = s3 = 0.0
             for r in range(m):
                 e0, e1, e2, e3 = t0[r], t1[r], t2[r], t3[r]
                 xr = x[r]
@@ -188,7 +186,7 @@ def symmetric_columns(tile_t, v_rows, v_cols, out_rows, out_cols, q0, q1):  # pr
         for k in range(c):
             x, o = v_rows[k], out_rows[k]
             a0 = v_cols[k, q]
-            s0 = zero
+            s0 = 0.0
             for r in range(m):
                 s0 += t0[r] * x[r]
                 o[r] += t0[r] * a0

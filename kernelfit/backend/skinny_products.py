@@ -1,17 +1,21 @@
 """Tile products with a few right-hand sides on the host, each tile read once.
 
-:class:`~kernelfit.backend.host.NumpyBackend` sends ``C += alpha op(A) B`` here
-when ``B`` has at most :data:`MAX_COLUMNS` columns (the classes of a refinement
-or triangular sweep): :func:`skinny_gemm_acc` streams ``A`` once through the
+:meth:`~kernelfit.backend.host.NumpyBackend.streamed_gemm_acc` sends
+``C += alpha op(A) B`` here when ``B`` has at most :data:`MAX_COLUMNS` columns (the
+classes of a refinement): :func:`skinny_gemm_acc` streams ``A`` once through the
 compiled kernels of :mod:`kernelfit.backend.skinny_kernels`, split over the host
 threads, instead of a BLAS GEMM that repacks ``A`` for 10 columns.
 :func:`symmetric_gemm_acc` applies an off-diagonal tile of a symmetric matrix as
-itself and transposed in the same pass. A float32 tile is read as it is, with
-float64 accumulators. Anything else (few rows, many columns, a tile that is not
-contiguous) returns ``False`` and the caller uses BLAS.
+itself and transposed in the same pass. A float32 tile is read as it is; products
+and sums are float64. Anything else (few rows, many columns, a tile that is not
+contiguous, Numba unable to load its kernels) returns ``False`` and the caller
+uses BLAS. ``C`` must not share memory with ``A`` or ``B`` (as for BLAS).
 """
 
 from __future__ import annotations
+
+import warnings
+from functools import cache
 
 import numpy as np
 
@@ -20,7 +24,7 @@ from ..host_threads import element_threads, run_shares
 __all__ = ["MAX_COLUMNS", "MIN_ENTRIES", "skinny_gemm_acc", "symmetric_gemm_acc"]
 
 #: Most right-hand sides for which one pass over the tile beats a BLAS GEMM here
-#: (`bench/bench_skinny_products.py` measures both).
+#: (``bench/bench_sweeps.py`` measures both at 10).
 MAX_COLUMNS = 16
 
 #: Tiles with fewer entries go to BLAS: compiled dispatch and threads cost more.
@@ -32,9 +36,17 @@ _SHARE_ENTRIES = 1 << 18
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+@cache
 def _kernels():
-    from . import skinny_kernels  # Numba: imported on first use only
-
+    """The compiled kernels, or ``None`` (with a warning, once) when Numba cannot load
+    them, e.g. with no writable folder for its cache."""
+    try:
+        from . import skinny_kernels  # Numba: imported on first use only
+    except Exception as error:  # any failure means: use BLAS
+        warnings.warn(f"kernelfit's compiled tile products are unavailable ({error}); "
+                      f"using BLAS (set NUMBA_CACHE_DIR to a writable folder to enable "
+                      f"them)", RuntimeWarning, stacklevel=3)
+        return None
     return skinny_kernels
 
 
@@ -53,7 +65,7 @@ def _fits(C, A, B):
     return (isinstance(A, np.ndarray) and isinstance(B, np.ndarray)
             and isinstance(C, np.ndarray) and A.ndim == B.ndim == C.ndim == 2
             and A.dtype in _FLOATS and B.dtype in _FLOATS and C.dtype in _FLOATS
-            and B.shape[1] <= MAX_COLUMNS and A.size >= MIN_ENTRIES
+            and 1 <= B.shape[1] <= MAX_COLUMNS and A.size >= MIN_ENTRIES
             and C.flags.f_contiguous and C.flags.writeable)
 
 
@@ -66,8 +78,9 @@ def _check_shapes(C, opA, B):
 
 
 def _class_major(B):
-    """``B.T`` as a C-contiguous array (no copy for a column-major ``B``)."""
-    return np.ascontiguousarray(B.T)
+    """``B.T`` as a C-contiguous float64 array (a view of a column-major float64 ``B``):
+    products with it are float64 whatever the tile's dtype."""
+    return np.ascontiguousarray(B.T, dtype=np.float64)
 
 
 def _shares(A) -> int:
@@ -77,17 +90,17 @@ def _shares(A) -> int:
 def skinny_gemm_acc(C, A, B, *, trans_a: bool = False, alpha: float = 1.0) -> bool:
     """``C += alpha * op(A) @ B`` in place, ``op(A) = A.T`` when ``trans_a``.
 
-    Returns ``False`` (``C`` untouched) when the operands do not suit the
-    compiled path; shapes are the caller's to check (as for BLAS).
+    Returns ``False`` (``C`` untouched) when the operands do not suit the compiled
+    path. Raises ``ValueError`` for shapes that do not chain.
     """
     if not _fits(C, A, B):
         return False
     _check_shapes(C, A.T if trans_a else A, B)
-    view = _tile_t(A)
-    if view is None:
+    view, kernels = _tile_t(A), _kernels()
+    if view is None or kernels is None:
         return False
     tile_t, flipped = view
-    kernels, v, out = _kernels(), _class_major(B), C.T
+    v, out = _class_major(B), C.T
     shares = _shares(A)
     if trans_a != flipped:  # C += alpha T^T B: each share's columns of T give its rows of C
         def run(_, start, stop):
@@ -98,7 +111,7 @@ def skinny_gemm_acc(C, A, B, *, trans_a: bool = False, alpha: float = 1.0) -> bo
     # C += alpha T B: every column of T adds to all of C. Each share sums its columns'
     # terms in a zeroed buffer of its own, added to C once: adding them to C one group at
     # a time would make C's running sum over all tiles hundreds of terms long per tile
-    # (twice BLAS's rounding error, which adds each tile's sum once).
+    # (1.3-1.5x BLAS's rounding error, which adds each tile's sum once).
     partial = _zeroed(out.shape, shares)
 
     def run(index, start, stop):
@@ -115,18 +128,21 @@ def symmetric_gemm_acc(C_rows, C_cols, A, B_rows, B_cols) -> bool:
 
     An off-diagonal tile ``A`` of a symmetric matrix, applied as itself and as its
     mirror. Returns ``False`` (nothing touched) when the operands do not suit.
+    Raises ``ValueError`` for shapes that do not chain.
     """
     if not (_fits(C_rows, A, B_cols) and _fits(C_cols, A, B_rows)):
         return False
     _check_shapes(C_rows, A, B_cols)
     _check_shapes(C_cols, A.T, B_rows)
-    view = _tile_t(A)
-    if view is None:
+    if B_rows.shape[1] != B_cols.shape[1]:
+        raise ValueError(f"both products need the same right-hand sides; found B_rows with "
+                         f"{B_rows.shape[1]} columns and B_cols with {B_cols.shape[1]}")
+    view, kernels = _tile_t(A), _kernels()
+    if view is None or kernels is None:
         return False
     tile_t, flipped = view
     if flipped:  # T = A^T: its rows are A's columns
         C_rows, C_cols, B_rows, B_cols = C_cols, C_rows, B_cols, B_rows
-    kernels = _kernels()
     v_rows, v_cols, out_rows, out_cols = (_class_major(B_rows), _class_major(B_cols),
                                           C_rows.T, C_cols.T)
     shares = _shares(A)

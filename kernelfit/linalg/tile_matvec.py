@@ -21,7 +21,7 @@ __all__ = ["STREAMED_PRODUCT_BYTES", "copy_tiles", "tile_symmetric_matvec"]
 #: Lower tiles of at least this many bytes are applied by the compiled one-pass
 #: products (``backend.symmetric_gemm_acc``), smaller ones by BLAS. On the host the
 #: compiled pass reads each tile once at about 13-14 GB/s against 7-8 GB/s for two
-#: BLAS GEMMs (``bench/bench_skinny_products.py``), but loading its compiled code costs
+#: BLAS GEMMs (``bench/bench_sweeps.py``), but loading its compiled code costs
 #: about 0.4 s once per process: a refinement's five products repay that from about
 #: 2 GB of tiles (n near 23,000 in float64).
 STREAMED_PRODUCT_BYTES = 2 << 30

@@ -3,9 +3,14 @@ NumPy: every layout, dtype, tail and thread split, and the cases they hand back 
 
 from __future__ import annotations
 
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
+import kernelfit.backend as backend_package
 from kernelfit import host_threads
 from kernelfit.backend import resolve_device, skinny_products
 from kernelfit.backend.skinny_products import skinny_gemm_acc, symmetric_gemm_acc
@@ -20,11 +25,19 @@ TOL = {np.float32: {"rtol": 2e-5, "atol": 2e-4}, np.float64: {"rtol": 1e-12, "at
 SHAPES = [(300, 257, 10), (257, 301, 7), (513, 129, 1), (200, 203, 16)]
 
 
+@pytest.fixture(scope="module")
+def three_workers():
+    with ThreadPoolExecutor(3) as pool:
+        yield pool
+
+
 @pytest.fixture(params=[1, 3], ids=["one share", "three shares"])
-def shares(request, monkeypatch):
-    """One thread, or three shares of the columns (each its own row buffer)."""
+def shares(request, monkeypatch, three_workers):
+    """One thread, or three shares of the columns (each its own row buffer), on three
+    workers at once whatever the machine's thread limit."""
     monkeypatch.setattr(skinny_products, "_SHARE_ENTRIES", 1 if request.param > 1 else 1 << 40)
     monkeypatch.setattr(skinny_products, "element_threads", lambda: request.param)
+    monkeypatch.setattr(host_threads, "thread_pool", lambda: three_workers)
     return request.param
 
 
@@ -104,6 +117,61 @@ def test_unsuited_operands_are_left_to_blas(rng, case):
         np.testing.assert_allclose(out, before + A @ B, **TOL[np.float64])
 
 
+def test_float32_operands_into_a_float64_result_multiply_in_float64(rng, shares):
+    A = np.asfortranarray(rng.standard_normal((300, 257)).astype(np.float32))
+    for trans_a in (False, True):
+        B = column_major(rng, (300 if trans_a else 257, 10), np.float32)
+        C = column_major(rng, (257 if trans_a else 300, 10))
+        expected = C + (A.T if trans_a else A).astype(np.float64) @ B.astype(np.float64)
+        assert skinny_gemm_acc(C, A, B, trans_a=trans_a)
+        np.testing.assert_allclose(C, expected, **TOL[np.float64])
+
+
+def test_no_columns_are_left_to_blas(rng):
+    A = column_major(rng, (200, 180))
+    assert not skinny_gemm_acc(np.zeros((200, 0), order="F"), A, np.zeros((180, 0), order="F"))
+
+
+def test_without_numba_kernels_blas_gives_the_product_and_a_warning(rng, monkeypatch):
+    """Numba unable to load the kernels (e.g. no writable cache folder): one warning,
+    then BLAS."""
+    monkeypatch.setitem(sys.modules, "kernelfit.backend.skinny_kernels", None)  # import fails
+    monkeypatch.delattr(backend_package, "skinny_kernels", raising=False)
+    skinny_products._kernels.cache_clear()
+    try:
+        A, B = column_major(rng, (200, 180)), column_major(rng, (180, 5))
+        C = column_major(rng, (200, 5))
+        before = C.copy()
+        with pytest.warns(RuntimeWarning, match="compiled tile products are unavailable"):
+            assert not skinny_gemm_acc(C, A, B)
+        np.testing.assert_array_equal(C, before)
+        out = resolve_device("cpu").streamed_gemm_acc(C, A, B)  # no second warning
+        np.testing.assert_allclose(out, before + A @ B, **TOL[np.float64])
+    finally:
+        skinny_products._kernels.cache_clear()
+
+
+def test_shares_run_inline_inside_a_pool_worker(monkeypatch):
+    """A pool task that splits work again runs its shares itself instead of waiting for
+    workers that are all busy (which would never return)."""
+    seen = []
+
+    def outer(_, start, stop):
+        host_threads.run_shares(lambda i, a, b: seen.append((i, a, b)), 10, 4)
+
+    two_workers = ThreadPoolExecutor(2)
+    monkeypatch.setattr(host_threads, "thread_pool", lambda: two_workers)
+    done = threading.Event()
+    caller = threading.Thread(target=lambda: (host_threads.run_shares(outer, 2, 2),
+                                              done.set()), daemon=True)
+    caller.start()
+    try:
+        assert done.wait(30), "nested run_shares did not return"
+    finally:
+        two_workers.shutdown(wait=False)
+    assert sorted(seen) == sorted([(0, 0, 2), (1, 2, 5), (2, 5, 7), (3, 7, 10)] * 2)
+
+
 def test_shapes_that_do_not_chain_are_refused(rng):
     A, C = column_major(rng, (200, 180)), column_major(rng, (200, 5))
     with pytest.raises(ValueError, match=r"found C \(200, 5\), op\(A\) \(200, 180\), "
@@ -112,6 +180,13 @@ def test_shapes_that_do_not_chain_are_refused(rng):
     with pytest.raises(ValueError, match="one row per column of op"):
         symmetric_gemm_acc(C, column_major(rng, (180, 5)), A, column_major(rng, (201, 5)),
                            column_major(rng, (180, 5)))
+    for rows_columns, cols_columns in ((4, 1), (1, 4)):  # each product chains on its own
+        with pytest.raises(ValueError, match=f"found B_rows with {rows_columns} columns "
+                                             f"and B_cols with {cols_columns}"):
+            symmetric_gemm_acc(column_major(rng, (200, cols_columns)),
+                               column_major(rng, (180, rows_columns)), A,
+                               column_major(rng, (200, rows_columns)),
+                               column_major(rng, (180, cols_columns)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

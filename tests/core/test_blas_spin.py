@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import kernelfit
-from kernelfit.provenance import environment
 
 CODE = ("import kernelfit, os; from kernelfit.provenance import blas_thread_timeout; "
         "print(os.environ['OPENBLAS_THREAD_TIMEOUT'], '|', blas_thread_timeout())")
@@ -33,6 +32,11 @@ def test_numpy_loaded_first_is_recorded_as_such():
     assert recorded == value + " (NumPy loaded first: its OpenBLAS kept the default)"
 
 
+def test_a_value_exported_before_numpy_reached_it():
+    assert run("import numpy; " + CODE, OPENBLAS_THREAD_TIMEOUT="16") == ["16", "16"]
+
+
 def test_run_records_carry_the_setting():
-    assert environment()[0]["blas_thread_timeout"].startswith(
-        os.environ["OPENBLAS_THREAD_TIMEOUT"])
+    code = ("import kernelfit; from kernelfit.provenance import environment; "
+            "print(environment()[0]['blas_thread_timeout'])")
+    assert run(code) == [kernelfit.BLAS_THREAD_TIMEOUT]
