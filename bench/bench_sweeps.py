@@ -7,9 +7,11 @@ right-hand sides (10 for MNIST's one-hot targets):
   itself and transposed), :func:`kernelfit.linalg.tile_matvec.tile_symmetric_matvec`,
   once with two BLAS GEMMs per tile and once with the compiled one-pass products
   (:mod:`kernelfit.backend.skinny_products`; kernelfit picks them from
-  ``STREAMED_PRODUCT_BYTES`` of tiles on, which this program overrides both ways);
+  ``STREAMED_PRODUCT_BYTES`` of tiles on, for both sweeps, which this program overrides
+  both ways);
 * correction: ``L^{-T} L^{-1} R`` with the float32 factor (two triangular sweeps),
-  :func:`kernelfit.linalg.cholesky_solve`.
+  :func:`kernelfit.linalg.cholesky_solve`, likewise with BLAS and with the compiled
+  products for the off-diagonal tiles.
 
 Otherwise both call one BLAS for every tile operation (``Backend.gemm_acc``: SciPy's,
 like the factorization). The reference does the same sweeps with NumPy's ``@`` for the tile
@@ -98,6 +100,14 @@ def product_with(K, V, *, streamed: bool):
         return tile_symmetric_matvec(K, V)
 
 
+def correction_with(L, R, *, streamed: bool):
+    """:func:`cholesky_solve` in float32 with BLAS or the compiled products in its
+    sweeps (the diagonal tiles' TRSM is BLAS's either way), whatever the size of ``L``."""
+    threshold = 0 if streamed else float("inf")
+    with mock.patch.object(tile_matvec, "STREAMED_PRODUCT_BYTES", threshold):
+        return cholesky_solve(L, R, dtype=np.float32)
+
+
 def best_seconds(fn, repeats: int) -> list[float]:
     seconds = []
     for _ in range(repeats):
@@ -113,13 +123,16 @@ def sweep_rows(n: int, columns: int, repeats: int, copy_gbs: float, rng,
     V = rng.standard_normal((n, columns))
     R = V.astype(np.float32)
     product_gb = PackedStorage.nbytes_for(n, K.tile_size, np.float64)
+    correction_gb = 2 * PackedStorage.nbytes_for(n, L.tile_size, np.float32)
     cases = [
         ("product, float64 K, BLAS", product_gb,
          lambda: product_with(K, V, streamed=False), lambda: numpy_product(K, V), 1e-12),
         ("product, float64 K, compiled", product_gb,
          lambda: product_with(K, V, streamed=True), lambda: numpy_product(K, V), 1e-12),
-        ("correction, float32 L", 2 * PackedStorage.nbytes_for(n, L.tile_size, np.float32),
-         lambda: cholesky_solve(L, R, dtype=np.float32), lambda: numpy_correction(L, R), 1e-4),
+        ("correction, float32 L, BLAS", correction_gb,
+         lambda: correction_with(L, R, streamed=False), lambda: numpy_correction(L, R), 1e-4),
+        ("correction, float32 L, compiled", correction_gb,
+         lambda: correction_with(L, R, streamed=True), lambda: numpy_correction(L, R), 1e-4),
     ]
     rows = []
     for name, nbytes, ours, reference, tol in cases:

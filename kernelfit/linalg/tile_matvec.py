@@ -16,15 +16,24 @@ import numpy as np
 from ..progress import phase
 from .storage import PackedStorage
 
-__all__ = ["STREAMED_PRODUCT_BYTES", "copy_tiles", "tile_symmetric_matvec"]
+__all__ = ["STREAMED_PRODUCT_BYTES", "copy_tiles", "tile_symmetric_matvec",
+           "uses_streamed_products"]
 
 #: Lower tiles of at least this many bytes are applied by the compiled one-pass
-#: products (``backend.symmetric_gemm_acc``), smaller ones by BLAS. On the host the
-#: compiled pass reads each tile once at about 13-14 GB/s against 7-8 GB/s for two
-#: BLAS GEMMs (``bench/bench_sweeps.py``), but loading its compiled code costs
-#: about 0.4 s once per process: a refinement's five products repay that from about
-#: 2 GB of tiles (n near 23,000 in float64).
+#: products (``backend.symmetric_gemm_acc`` and ``streamed_gemm_acc``, here and in the
+#: triangular sweeps of :mod:`kernelfit.linalg.triangular`), smaller ones by BLAS. On
+#: the host they read a tile of ``K`` once at about 14 GB/s against 7.5-8 GB/s for two
+#: BLAS GEMMs, and sweep a float32 factor at 11-11.6 GB/s against 9
+#: (``bench/bench_sweeps.py``), but loading the compiled code costs about 0.4 s once
+#: per process: a refinement repays that from about 2 GB of tiles (n near 23,000 in
+#: float64).
 STREAMED_PRODUCT_BYTES = 2 << 30
+
+
+def uses_streamed_products(storage) -> bool:
+    """Whether the sweeps over ``storage`` use the compiled one-pass products: from
+    :data:`STREAMED_PRODUCT_BYTES` of lower tiles on."""
+    return storage.n ** 2 * storage.dtype.itemsize // 2 >= STREAMED_PRODUCT_BYTES
 
 
 def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> np.ndarray:
@@ -62,7 +71,7 @@ def tile_symmetric_matvec(storage, V, *, progress=None, phase_name="matvec") -> 
     # One column-major block of V and of the result per tile row, so that every tile is
     # applied in place (C += op(T) V), an off-diagonal tile as itself and transposed: in
     # one pass over it for a large matrix on the host (kernelfit.backend.skinny_products).
-    streamed = storage.n ** 2 * storage.dtype.itemsize // 2 >= STREAMED_PRODUCT_BYTES
+    streamed = uses_streamed_products(storage)
     parts = [backend.copy(backend.asarray(V2[storage.bounds(i)]), fortran=True)
              for i in range(storage.nt)]
     sums = [backend.copy(backend.zeros(part.shape, np.float64), fortran=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..progress import phase
+from .tile_matvec import uses_streamed_products
 
 __all__ = ["cholesky_solve", "solve_lower"]
 
@@ -37,6 +38,8 @@ def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progre
     backend = storage.backend
     nt = storage.nt
     work = backend.dtype(dtype)
+    product = (backend.streamed_gemm_acc if uses_streamed_products(storage)
+               else backend.gemm_acc)
     blocks = [None] * nt
     order = range(nt - 1, -1, -1) if transpose else range(nt)
     with phase(progress, "solve", total=nt, unit="tiles") as bar:
@@ -45,9 +48,9 @@ def solve_lower(storage, B, *, transpose: bool = False, dtype=np.float64, progre
             rhs = backend.astype(B[rows, :], work)
             rhs = backend.copy(rhs, fortran=True)
             others = range(i + 1, nt) if transpose else range(i)
-            for k in others:  # rhs -= op(L_ik) X_k in place, with the backend's BLAS
+            for k in others:  # rhs -= op(L_ik) X_k in place
                 L = storage.tile(k, i) if transpose else storage.tile(i, k)
-                rhs = backend.gemm_acc(rhs, L, blocks[k], trans_a=transpose, alpha=-1.0)
+                rhs = product(rhs, L, blocks[k], trans_a=transpose, alpha=-1.0)
             diag = backend.astype(storage.tile(i, i), work)
             blocks[i] = backend.trsm_left_lower(diag, rhs, trans=transpose)
             bar.advance()

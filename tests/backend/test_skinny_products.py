@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 import kernelfit.backend as backend_package
 from kernelfit import host_threads
 from kernelfit.backend import resolve_device, skinny_products
 from kernelfit.backend.skinny_products import skinny_gemm_acc, symmetric_gemm_acc
-from kernelfit.linalg import PackedStorage, tile_matvec
+from kernelfit.linalg import PackedStorage, cholesky_solve, tile_matvec
 from kernelfit.linalg.tile_matvec import tile_symmetric_matvec
 
 # Products of float32 numbers summed in float32 (as SGEMM does) or float64.
@@ -234,3 +235,24 @@ def test_compiled_product_rounds_like_blas(monkeypatch):
             error = (tile_symmetric_matvec(storage, alpha) - exact).astype(np.float64)
             errors[name] += float(np.sqrt(np.mean(error ** 2)))
     assert errors["compiled"] <= 1.2 * errors["blas"], errors
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("streamed", [False, True], ids=["BLAS", "compiled"])
+def test_triangular_sweeps_either_way(rng, monkeypatch, shares, dtype, streamed):
+    """``cholesky_solve`` with the compiled products in its sweeps (forced below their
+    size threshold) and with BLAS, against SciPy's ``cho_solve``."""
+    monkeypatch.setattr(tile_matvec, "STREAMED_PRODUCT_BYTES", 0 if streamed else np.inf)
+    n = 530
+    M = rng.standard_normal((n, n)) / np.sqrt(n)
+    A = M @ M.T + np.eye(n)
+    factor = np.linalg.cholesky(A)
+    storage = PackedStorage(n, tile_size=200, dtype=dtype)
+    for i in range(storage.nt):
+        for j in range(i + 1):
+            storage.store(i, j, factor[storage.bounds(i), storage.bounds(j)])
+    B = rng.standard_normal((n, 7))
+    expected = scipy.linalg.cho_solve((factor, True), B)
+    got = cholesky_solve(storage, B.astype(dtype), dtype=dtype)
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-10}
+    np.testing.assert_allclose(got, expected, **tol)

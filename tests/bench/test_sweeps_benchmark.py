@@ -39,7 +39,8 @@ def test_rows_and_json(bench, tmp_path, capsys):
                        "--out", str(out)]) == 0
     record = json.loads(out.read_text())
     assert [r["sweep"] for r in record["rows"]] == [
-        "product, float64 K, BLAS", "product, float64 K, compiled", "correction, float32 L"]
+        "product, float64 K, BLAS", "product, float64 K, compiled",
+        "correction, float32 L, BLAS", "correction, float32 L, compiled"]
     for row in record["rows"]:
         assert len(row["seconds"]["kernelfit"]) == len(row["seconds"]["reference"]) == 4
         best = min(row["seconds"]["kernelfit"])
