@@ -21,6 +21,7 @@ import sys
 
 import kernelfit
 from kernelfit.benchmarks import solve_benchmark
+from kernelfit.cli.argument_types import count
 from kernelfit.provenance import save_run
 from kernelfit.tables import format_table
 
@@ -76,11 +77,12 @@ def summary_rows(runs) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, nargs="+", default=[12000])
+    parser.add_argument("--n", type=count, nargs="+", default=[12000])
     parser.add_argument("--dtype", nargs="+", default=["mixed", "float64"],
                         choices=["mixed", "float64", "float32"])
     parser.add_argument("--data", default="mnist", choices=["mnist", "synthetic"])
-    parser.add_argument("--rounds", type=int, default=2, help="alternations of the settings")
+    parser.add_argument("--rounds", type=count, default=2,
+                        help="alternations of the settings")
     parser.add_argument("--out", default=None, help="JSON file for the results")
     args = parser.parse_args(argv)
     runs = spin_runs(args.n, args.dtype, args.data, args.rounds)

@@ -86,3 +86,45 @@ def test_float32_triangular_sweeps_equal_scipy(rng, tiles):
     L64 = factor.astype(np.float64)
     expected = scipy.linalg.cho_solve((L64, True), B.astype(np.float64))
     np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.usefixtures("strict_devices")
+def test_streamed_and_symmetric_products_stay_on_an_emulated_device(rng):
+    """The compiled products' backend methods, on a device they cannot use: the generic
+    GEMMs, results left on the device."""
+    A, B, C = operands(rng, np.float64, False)
+    backend = backend_for(on_device(A))
+    out = backend.streamed_gemm_acc(on_device(C), on_device(A), on_device(B), alpha=-0.5)
+    assert out.device == DEVICE
+    np.testing.assert_allclose(host(out), C - 0.5 * A @ B, **TOL[np.float64])
+    B_rows, C_cols = rng.standard_normal((20, 7)), rng.standard_normal((30, 7))
+    rows, cols = backend.symmetric_gemm_acc(on_device(C), on_device(C_cols), on_device(A),
+                                            on_device(B_rows), on_device(B))
+    assert rows.device == cols.device == DEVICE
+    np.testing.assert_allclose(host(rows), C + A @ B, **TOL[np.float64])
+    np.testing.assert_allclose(host(cols), C_cols + A.T @ B_rows, **TOL[np.float64])
+
+
+@pytest.mark.usefixtures("strict_devices")
+def test_sweeps_past_the_streamed_threshold_stay_on_an_emulated_device(rng, tiles,
+                                                                       monkeypatch):
+    """With the compiled-products threshold at 0 (every matrix "large"), the stored-K
+    product and the triangular sweeps on an emulated device still give the answer."""
+    from kernelfit.linalg import tile_matvec
+
+    monkeypatch.setattr(tile_matvec, "STREAMED_PRODUCT_BYTES", 0)
+    A, K, L, factor = tiles
+    backend = backend_for(on_device(np.zeros(1)))
+    Kd, Ld = PackedStorage(50, 16, np.float64, backend), PackedStorage(50, 16, np.float32,
+                                                                      backend)
+    for i in range(K.nt):
+        for j in range(i + 1):
+            Kd.store(i, j, on_device(K.tile(i, j)))
+            Ld.store(i, j, on_device(L.tile(i, j)))
+    V = rng.standard_normal((50, 10))
+    np.testing.assert_allclose(tile_symmetric_matvec(Kd, on_device(V)), A @ V, rtol=1e-12,
+                               atol=1e-12)
+    solved = cholesky_solve(Ld, on_device(V.astype(np.float32)), dtype=np.float32)
+    assert solved.device == DEVICE
+    expected = scipy.linalg.cho_solve((factor.astype(np.float64), True), V)
+    np.testing.assert_allclose(host(solved), expected, rtol=2e-4, atol=2e-4)

@@ -59,3 +59,11 @@ def test_a_failed_child_stops_the_run(bench, monkeypatch):
         {"n": 100, "dtype": "mixed", "kernelfit": {"status": "failed", "error": "boom"}}])
     with pytest.raises(SystemExit, match="n=100 mixed: the solve failed"):
         bench.spin_runs([100], ["mixed"], "synthetic", rounds=1)
+
+
+@pytest.mark.parametrize("argv", [["--rounds", "0"], ["--n", "-5"], ["--n", "many"]])
+def test_impossible_sizes_are_refused_before_any_work(bench, argv, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "solve_benchmark", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(SystemExit):
+        bench.main(argv)
+    assert "must be a whole number >= 1; found" in capsys.readouterr().err
