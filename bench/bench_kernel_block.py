@@ -167,9 +167,9 @@ def gram_phase_case(n, d, repeats, rng) -> dict:
     storages = {dtype: PackedStorage(n, 2048, dtype, host_backend())
                 for dtype in (np.float64, np.float32)}
 
-    def fill(dtype, leaf):
+    def fill(dtype, strip):
         def run():
-            with mock.patch.object(host_kernel_blocks, "_DIAGONAL_LEAF", leaf):
+            with mock.patch.object(host_kernel_blocks, "_DIAGONAL_STRIP", strip):
                 gram(X, kernel="gaussian", bandwidth=BANDWIDTH, dtype=dtype, out=storages[dtype])
         return run
 
@@ -179,7 +179,7 @@ def gram_phase_case(n, d, repeats, rng) -> dict:
 
     methods = {"gemm": gemm}
     for dtype, label in ((np.float64, "float64"), (np.float32, "float32")):
-        methods[label] = fill(dtype, host_kernel_blocks._DIAGONAL_LEAF)
+        methods[label] = fill(dtype, host_kernel_blocks._DIAGONAL_STRIP)
         methods[f"{label} whole diagonal"] = fill(dtype, n)
     seconds = {name: [] for name in methods}
     for _ in range(repeats):

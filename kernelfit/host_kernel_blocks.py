@@ -10,6 +10,8 @@ NumPy inputs; other array libraries use its generic ``xp`` code.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from .host_threads import element_threads, run_shares
@@ -70,35 +72,37 @@ def gaussian_block_numpy(X, Z, same, gamma, out=None, copy_to=None):
     return K if out is None or in_place else out
 
 
-#: Diagonal blocks up to this edge are computed whole; larger ones are split in two.
-_DIAGONAL_LEAF = 512
+#: A diagonal block is filled as row strips of about this many rows (one strip, the
+#: whole block, up to 1.5 times this edge).
+_DIAGONAL_STRIP = 256
 
 
 def _fill_symmetric(X64, Z64, x_term, gamma, K, cast_into=None, copy_to=None):
-    """A diagonal block (``Z64`` a copy of ``X64``): its lower half computed by
-    recursive halving (the two diagonal quarters, one full off-diagonal quarter),
-    the upper half mirrored, the diagonal set to exactly 1; about ``1/2 + leaf/2n``
-    of the full block's GEMM work."""
+    """A diagonal block (``Z64`` a copy of ``X64``): its lower half computed as row
+    strips, the upper half mirrored, the diagonal set to exactly 1.
+
+    Strip ``s`` is one GEMM of its rows against every column up to the end of its
+    own square, so the GEMMs do about ``1/2 + strip/2n`` of the full block's work,
+    in calls a few hundred rows tall (faster here than recursive halving, whose
+    GEMMs shrink to the leaves). Outside the strips' own squares the block is
+    exactly symmetric.
+    """
     n = K.shape[0]
     targets = [K if cast_into is None else cast_into, *([] if copy_to is None else [copy_to])]
-    if n <= _DIAGONAL_LEAF:
-        _fill_block(X64, Z64, x_term, x_term, gamma, K, cast_into, copy_to)
-        for target in targets:
-            np.fill_diagonal(target, 1.0)
-        return
-    h = n // 2
-    lower = slice(h, n), slice(0, h)
+    strips = max(1, round(n / _DIAGONAL_STRIP))
+    bounds = [n * s // strips for s in range(strips + 1)]
 
     def part_of(array, index):
         return None if array is None else array[index]
 
-    for part in (slice(0, h), slice(h, n)):
-        _fill_symmetric(X64[part], Z64[part], x_term[part], gamma, K[part, part],
-                        part_of(cast_into, (part, part)), part_of(copy_to, (part, part)))
-    _fill_block(X64[h:], Z64[:h], x_term[h:], x_term[:h], gamma, K[lower],
-                part_of(cast_into, lower), part_of(copy_to, lower))
+    for start, stop in pairwise(bounds):
+        part = slice(start, stop), slice(0, stop)
+        _fill_block(X64[start:stop], Z64[:stop], x_term[start:stop], x_term[:stop], gamma,
+                    K[part], part_of(cast_into, part), part_of(copy_to, part))
     for target in targets:
-        target[:h, h:] = target[lower].T
+        for start, stop in pairwise(bounds[1:]):
+            target[:start, start:stop] = target[start:stop, :start].T
+        np.fill_diagonal(target, 1.0)
 
 
 def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None, copy_to=None):

@@ -182,28 +182,33 @@ def test_out_of_the_wrong_shape_is_refused(name, rng):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [9, 37, 64])
 def test_split_diagonal_block_matches_sklearn(order, dtype, n, rng, monkeypatch):
-    """A diagonal block computed as halves (lower quarter by GEMM, upper mirrored), down to
-    leaves of 8 rows: the values of the whole block, exactly symmetric outside the leaves."""
-    monkeypatch.setattr(host_kernel_blocks, "_DIAGONAL_LEAF", 8)
+    """A diagonal block computed as row strips of about 4 rows (each strip's part left
+    of its own square by GEMM, the upper half mirrored): the values of the whole block,
+    exactly symmetric outside the strips' own squares."""
+    monkeypatch.setattr(host_kernel_blocks, "_DIAGONAL_STRIP", 4)
     X = with_duplicates(rng, n, 6)
     out = np.full((n, n), np.nan, dtype=dtype, order=order)
     assert make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, out, same=True) is out
     rtol = RTOL if dtype == np.float64 else 1e-7
     np.testing.assert_allclose(out, reference("gaussian", X, X), rtol=rtol, atol=0)
     assert np.all(np.diagonal(out) == 1.0)
-    h = n // 2
-    np.testing.assert_array_equal(out[:h, h:], out[h:, :h].T)
+    strips = round(n / 4)
+    strip_of = np.searchsorted([n * s // strips for s in range(1, strips)], np.arange(n),
+                               side="right")
+    outside = strip_of[:, None] != strip_of[None, :]
+    assert strips >= 2 and outside.sum() >= n * n // 2  # in strips, not computed whole
+    np.testing.assert_array_equal(out[outside], out.T[outside])
 
 
 def test_split_diagonal_block_default_output(rng, monkeypatch):
-    monkeypatch.setattr(host_kernel_blocks, "_DIAGONAL_LEAF", 4)
+    monkeypatch.setattr(host_kernel_blocks, "_DIAGONAL_STRIP", 4)
     X = rng.random((23, 3)).astype(np.float32)
     K = make_kernel("gaussian", bandwidth=BANDWIDTH)(X, X, same=True)
     assert K.dtype == np.float32
     np.testing.assert_allclose(K, reference("gaussian", X, X), rtol=1e-6)
 
 
-@pytest.mark.parametrize("n", [37, 1100])  # 1100: the diagonal block recurses (leaf 512)
+@pytest.mark.parametrize("n", [37, 1100])  # 1100: the diagonal block is split in strips
 @pytest.mark.parametrize("copy_order", ["F", "C"])
 @pytest.mark.parametrize("same", [False, True])
 @pytest.mark.parametrize("name", ["gaussian", "laplacian"])
