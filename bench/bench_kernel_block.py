@@ -7,17 +7,21 @@ interleaved (the machine may be loaded: compare the best of several repeats):
 * reference: an in-file copy of the straightforward block (GEMM, then
   ``D *= -2; D += xn; D += zn``, ``clip``, a ``where`` on the diagonal, ``D * scale``,
   ``exp``: each a pass over the whole block, on one core);
-* kernelfit: :class:`kernelfit.kernels.Kernel` as the Gram builder calls it;
+* kernelfit: :class:`kernelfit.kernels.Kernel` as the Gram builder calls it, with
+  NumPy's passes on cache-sized chunks;
+* compiled (gaussian): the same with the compiled distance pass of
+  :mod:`kernelfit.block_pass_kernels`, which jobs from
+  :data:`~kernelfit.host_kernel_blocks.COMPILED_PASS_ENTRIES` entries on use;
 * GEMM: ``X @ Z.T`` alone, the floor of a gaussian block;
 * numexpr (when installed): the GEMM then one fused numexpr expression for the whole
   epilogue, the alternative to kernelfit's NumPy passes on cache-sized chunks.
 
 Then :func:`kernelfit.symmetric_matvec` at ``n x d`` with ``k`` right-hand sides, once
 with the reference block patched in and once as shipped. Last, the Gram phase: ``gram``
-into packed float64 and float32 tiles at ``--gram-n x d``, as shipped and with whole
-diagonal blocks (before their lower-half split), against DGEMM on 2048-blocks with the
-same useful flops (``n^2 d``), all interleaved; the rate ratio is taken per repeat.
-Prints a table and writes JSON.
+into packed float64 and float32 tiles at ``--gram-n x d``, as shipped, with the
+compiled pass and with whole diagonal blocks (instead of row strips of their lower
+half), against DGEMM on 2048-blocks with the same useful flops (``n^2 d``), all
+interleaved; the rate ratio is taken per repeat. Prints a table and writes JSON.
 
     python bench/bench_kernel_block.py --out bench/results/kernel-block.json
 """
@@ -119,10 +123,20 @@ def block_case(name, n, d, same, repeats, rng) -> dict:
     Z = X if same else rng.random((n, d))
     kernel = kernels.make_kernel(name, bandwidth=BANDWIDTH)
     reference = REFERENCES[name]
+    def with_pass(compiled):
+        def run():
+            with mock.patch.object(host_kernel_blocks, "_use_compiled_pass", compiled):
+                return kernel(X, Z, same=same)
+        return run
+
     methods = {
         "reference": lambda: reference(kernel, np, X, Z, same),
-        "kernelfit": lambda: kernel(X, Z, same=same),
+        "kernelfit": with_pass(False),
     }
+    if name == "gaussian" and host_kernel_blocks._compiled_pass() is not None:
+        methods["compiled"] = with_pass(True)
+        if not np.array_equal(methods["compiled"](), methods["kernelfit"]()):
+            raise RuntimeError("the compiled pass changed the block")
     if name == "gaussian":
         Zc = Z.copy()  # distinct operands, as in the kernels
         methods["gemm"] = lambda: X @ Zc.T
@@ -159,17 +173,19 @@ def matvec_case(n, d, k, repeats, rng) -> dict:
 
 
 def gram_phase_case(n, d, repeats, rng) -> dict:
-    """``gram`` into packed tiles (float64, float32; split and whole diagonal blocks)
-    against DGEMM on 2048-blocks with the same useful flops, interleaved."""
+    """``gram`` into packed tiles (float64, float32; diagonal blocks in strips and whole;
+    NumPy's passes and the compiled one) against DGEMM on 2048-blocks with the same
+    useful flops, interleaved."""
     X = rng.random((n, d))
     A, B = rng.random((2048, d)), rng.random((2048, d))
     gemm_calls = max(1, round(n * n / 2048**2))
     storages = {dtype: PackedStorage(n, 2048, dtype, host_backend())
                 for dtype in (np.float64, np.float32)}
 
-    def fill(dtype, strip):
+    def fill(dtype, strip, compiled=False):
         def run():
-            with mock.patch.object(host_kernel_blocks, "_DIAGONAL_STRIP", strip):
+            with (mock.patch.object(host_kernel_blocks, "_DIAGONAL_STRIP", strip),
+                  mock.patch.object(host_kernel_blocks, "_use_compiled_pass", compiled)):
                 gram(X, kernel="gaussian", bandwidth=BANDWIDTH, dtype=dtype, out=storages[dtype])
         return run
 
@@ -181,6 +197,9 @@ def gram_phase_case(n, d, repeats, rng) -> dict:
     for dtype, label in ((np.float64, "float64"), (np.float32, "float32")):
         methods[label] = fill(dtype, host_kernel_blocks._DIAGONAL_STRIP)
         methods[f"{label} whole diagonal"] = fill(dtype, n)
+        if host_kernel_blocks._compiled_pass() is not None:
+            methods[f"{label} compiled pass"] = fill(dtype, host_kernel_blocks._DIAGONAL_STRIP,
+                                                     compiled=True)
     seconds = {name: [] for name in methods}
     for _ in range(repeats):
         for name, fn in methods.items():
@@ -213,8 +232,9 @@ def print_row(row: dict) -> None:
     gemm = f"{row['gemm']['best_ms']:9.1f}" if "gemm" in row else " " * 9
     speedup = row["reference"]["best_ms"] / row["kernelfit"]["best_ms"]
     numexpr_ms = f"{row['numexpr']['best_ms']:9.1f}" if "numexpr" in row else " " * 9
+    compiled = f"{row['compiled']['best_ms']:9.1f}" if "compiled" in row else " " * 9
     print(f"{row['case']:38s} {row['reference']['best_ms']:10.1f} "
-          f"{row['kernelfit']['best_ms']:10.1f} {speedup:8.2f}x {gemm} {numexpr_ms}   "
+          f"{row['kernelfit']['best_ms']:10.1f} {speedup:8.2f}x {compiled} {gemm} {numexpr_ms}   "
           f"{row['max_relative_difference']:.1e}", flush=True)
 
 
@@ -234,7 +254,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"{'case (best of repeats, ms)':38s} {'reference':>10s} {'kernelfit':>10s} "
-          f"{'speedup':>9s} {'GEMM':>9s} {'numexpr':>9s}   max rel. diff")
+          f"{'speedup':>9s} {'compiled':>9s} {'GEMM':>9s} {'numexpr':>9s}   max rel. diff")
     rows = []
     cases = [("gaussian", args.block, False), ("gaussian", args.block, True)]
     if args.laplacian_block:

@@ -10,17 +10,54 @@ NumPy inputs; other array libraries use its generic ``xp`` code.
 
 from __future__ import annotations
 
+import warnings
+from functools import cache
 from itertools import pairwise
 
 import numpy as np
 
 from .host_threads import element_threads, run_shares
 
-__all__ = ["gaussian_block_numpy", "laplacian_block_numpy"]
+__all__ = ["COMPILED_PASS_ENTRIES", "gaussian_block_numpy", "laplacian_block_numpy",
+           "prepare_compiled_pass"]
 
 #: Float64 entries in one row chunk of a block (512 KiB): the passes over a
 #: chunk run in the core's L2 cache instead of streaming the whole block.
 _CHUNK_ENTRIES = 1 << 16
+
+#: Kernel jobs of at least this many entries (a Gram's lower half, or a cross-kernel
+#: product) load the compiled distance pass of :mod:`kernelfit.block_pass_kernels`:
+#: loading Numba costs about 0.4 s once per process, which smaller jobs do not repay.
+#: It is the size (2 GiB of float64) from which the tile sweeps load theirs.
+COMPILED_PASS_ENTRIES = 1 << 28
+
+#: Whether the blocks use the compiled distance pass (set by :func:`prepare_compiled_pass`).
+_use_compiled_pass = False
+
+
+@cache
+def _compiled_pass():
+    """:func:`kernelfit.block_pass_kernels.gaussian_exponents`, or ``None`` (with a
+    warning, once) when Numba cannot load it."""
+    try:
+        from .block_pass_kernels import gaussian_exponents  # Numba: on first use only
+    except Exception as error:  # any failure means: keep the NumPy passes
+        warnings.warn(f"kernelfit's compiled distance pass is unavailable ({error}); "
+                      f"using NumPy's passes (set NUMBA_CACHE_DIR to a writable folder "
+                      f"to enable it)", RuntimeWarning, stacklevel=3)
+        return None
+    return gaussian_exponents
+
+
+def prepare_compiled_pass(entries: int) -> bool:
+    """Before a job of ``entries`` kernel entries: from :data:`COMPILED_PASS_ENTRIES` on,
+    load the compiled distance pass, which every later gaussian block of the process
+    then uses (its results are those of the NumPy passes, to the bit). Returns whether
+    the blocks use it."""
+    global _use_compiled_pass
+    if not _use_compiled_pass and entries >= COMPILED_PASS_ENTRIES:
+        _use_compiled_pass = _compiled_pass() is not None
+    return _use_compiled_pass
 
 
 def gaussian_block_numpy(X, Z, same, gamma, out=None, copy_to=None):
@@ -111,13 +148,17 @@ def _fill_block(X64, Z64, x_term, z_term, gamma, K, cast_into=None, copy_to=None
     place of ``K``) or copied into ``copy_to`` (beside it) if given."""
     np.matmul(X64, Z64.T, out=K)
     x_col, z_row = x_term[:, None], z_term[None, :]
+    exponents = _compiled_pass() if _use_compiled_pass else None
 
     def finish(rows):
         chunk = K[rows]
-        chunk *= 2.0 * gamma
-        chunk -= x_col[rows]
-        chunk -= z_row
-        np.minimum(chunk, 0.0, out=chunk)  # squared distances clamped at 0
+        if exponents is not None:  # the same arithmetic in one pass
+            exponents(chunk, 2.0 * gamma, x_term[rows], z_term)
+        else:
+            chunk *= 2.0 * gamma
+            chunk -= x_col[rows]
+            chunk -= z_row
+            np.minimum(chunk, 0.0, out=chunk)  # squared distances clamped at 0
         if cast_into is None:
             np.exp(chunk, out=chunk)
             if copy_to is not None:

@@ -38,12 +38,15 @@ __all__ = ["format_phase_rows", "gemm_rate", "measure_floors", "memory_bandwidth
            "phase_rows"]
 
 
-def gemm_rate(dtype, size=4096, repeats=3, device="cpu") -> float:
+def gemm_rate(dtype, size=4096, repeats=3, device="cpu", min_seconds=0.0) -> float:
     """Best GFLOP/s of a square ``size^3`` GEMM between distinct arrays on ``device``.
 
     The GEMM is the backend's in-place tile update ``C -= A B^T`` (BLAS on the
     CPU, cuBLAS on a GPU), timed between two device synchronizations; one
-    untimed call first warms the library up.
+    untimed call first warms the library up. It runs ``repeats`` times, and more
+    until the timed calls add up to ``min_seconds``: the best of many is what the
+    machine can do, where a short burst of other work (e.g. the operating system
+    reclaiming a large file just deleted) slows a few calls.
     """
     from .backend import resolve_device
 
@@ -56,13 +59,14 @@ def gemm_rate(dtype, size=4096, repeats=3, device="cpu") -> float:
 
     A, B, C = operand(), operand(), operand()
     backend.gemm_nt(C, A, B)
-    best = np.inf
-    for _ in range(repeats):
+    best, spent, calls = np.inf, 0.0, 0
+    while calls < repeats or spent < min_seconds:
         backend.synchronize()
         t0 = time.perf_counter()
         backend.gemm_nt(C, A, B)
         backend.synchronize()
-        best = min(best, time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        best, spent, calls = min(best, seconds), spent + seconds, calls + 1
     return 2 * size**3 / best / 1e9
 
 
@@ -100,7 +104,7 @@ def memory_bandwidth(nbytes: int = 64 << 20, repeats: int = 3) -> dict:
 
 
 def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 << 20,
-                   repeats: int = 3) -> dict:
+                   repeats: int = 3, gemm_seconds: float = 0.0) -> dict:
     """The rates the phases are compared with, measured now.
 
     Parameters
@@ -113,6 +117,9 @@ def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 <
     stream_bytes : int, default 64 MiB
         Array size of the bandwidth measurement.
     repeats : int, default 3
+    gemm_seconds : float, default 0.0
+        Least time each GEMM rate is measured for (the best call counts,
+        :func:`gemm_rate`).
 
     Returns
     -------
@@ -122,8 +129,10 @@ def measure_floors(device="cpu", gemm_size: int = 2048, stream_bytes: int = 64 <
     """
 
     bandwidth = memory_bandwidth(stream_bytes, repeats)
-    return {"gemm_float64_gflops": gemm_rate(np.float64, gemm_size, repeats, device),
-            "gemm_float32_gflops": gemm_rate(np.float32, gemm_size, repeats, device),
+    return {"gemm_float64_gflops": gemm_rate(np.float64, gemm_size, repeats, device,
+                                             gemm_seconds),
+            "gemm_float32_gflops": gemm_rate(np.float32, gemm_size, repeats, device,
+                                             gemm_seconds),
             "copy_gbs": bandwidth["copy"], "triad_gbs": bandwidth["triad"],
             "gemm_size": int(gemm_size), "stream_bytes": int(stream_bytes)}
 

@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from kernelfit.phase_rates import format_phase_rows, measure_floors, memory_bandwidth, phase_rows
+from kernelfit import backend as backend_package
+from kernelfit.phase_rates import (
+    format_phase_rows,
+    gemm_rate,
+    measure_floors,
+    memory_bandwidth,
+    phase_rows,
+)
 
 FLOORS = {"gemm_float64_gflops": 50.0, "gemm_float32_gflops": 100.0, "copy_gbs": 10.0,
           "triad_gbs": 12.0}
@@ -15,6 +22,25 @@ def test_measured_floors_are_positive_and_finite():
     floors = measure_floors("cpu", gemm_size=128, stream_bytes=1 << 20, repeats=1)
     for key in ("gemm_float64_gflops", "gemm_float32_gflops", "copy_gbs", "triad_gbs"):
         assert math.isfinite(floors[key]) and floors[key] > 0, key
+
+
+def test_gemm_rate_runs_until_its_least_time_and_keeps_the_best_call(monkeypatch):
+    """Calls that a burst of other work slows do not set the rate: the fastest does."""
+    host = backend_package.resolve_device("cpu")
+    calls = []
+    gemm = host.gemm_nt
+
+    def counted(C, A, B):
+        calls.append(None)
+        gemm(C, A, B)
+
+    monkeypatch.setattr(host, "gemm_nt", counted)
+    rate = gemm_rate(np.float64, size=32, repeats=2, min_seconds=0.05)
+    assert len(calls) > 3  # the warm-up, two repeats, and more until 0.05 s were timed
+    assert math.isfinite(rate) and rate > 0
+    calls.clear()
+    gemm_rate(np.float64, size=32, repeats=2)
+    assert len(calls) == 3
 
 
 @pytest.mark.parametrize(("nbytes", "repeats"), [(0, 1), (1 << 20, 0)])
