@@ -20,8 +20,22 @@ __all__ = ["gaussian_exponents"]
 
 @numba.njit(nogil=True, boundscheck=False, cache=True)
 def gaussian_exponents(block, scale, x_term, z_term):  # pragma: no cover - compiled
-    """``block[i, j] = min(scale * block[i, j] - x_term[i] - z_term[j], 0)`` in place
-    (a NaN stays NaN, as with ``np.minimum``)."""
+    """``block[i, j] = min(scale * block[i, j] - x_term[i] - z_term[j], 0)``, in place.
+
+    A NaN stays NaN, as with ``np.minimum``. Bounds are not checked: the caller
+    passes terms that match the block.
+
+    Parameters
+    ----------
+    block : ndarray of shape (n, m), float64
+        ``X Z^T`` on entry (any row stride); the clamped exponents on return.
+    scale : float
+        ``2 gamma``.
+    x_term : ndarray of shape (n,), float64
+        ``gamma ||x||^2`` per row.
+    z_term : ndarray of shape (m,), float64
+        ``gamma ||z||^2`` per column.
+    """
     for i in range(block.shape[0]):
         row = block[i]
         x = x_term[i]

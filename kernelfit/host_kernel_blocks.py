@@ -50,10 +50,25 @@ def _compiled_pass():
 
 
 def prepare_compiled_pass(entries: int) -> bool:
-    """Before a job of ``entries`` kernel entries: from :data:`COMPILED_PASS_ENTRIES` on,
-    load the compiled distance pass, which every later gaussian block of the process
-    then uses (its results are those of the NumPy passes, to the bit). Returns whether
-    the blocks use it."""
+    """Load the compiled distance pass before a large job.
+
+    :func:`kernelfit.gram`, :func:`kernelfit.gram_blocks` and
+    :func:`kernelfit.kernel_matvec` call this before their first block. From
+    :data:`COMPILED_PASS_ENTRIES` entries on, the pass is loaded, and every later
+    gaussian block of the process uses it (its results are those of the NumPy passes,
+    to the bit). Other callers of the kernel blocks (e.g. the Dask workers) keep the
+    NumPy passes unless an earlier job in the same process loaded it.
+
+    Parameters
+    ----------
+    entries : int
+        Kernel entries the job computes (a Gram's lower half, or ``n m``).
+
+    Returns
+    -------
+    bool
+        Whether the gaussian blocks now use the compiled pass.
+    """
     global _use_compiled_pass
     if not _use_compiled_pass and entries >= COMPILED_PASS_ENTRIES:
         _use_compiled_pass = _compiled_pass() is not None

@@ -55,6 +55,7 @@ def test_blocks_are_those_of_the_numpy_passes(same, order, dtype, rng, monkeypat
         kernel(X, Z, out, same=same, copy_to=beside)
         return out, beside
 
+    assert host_kernel_blocks._compiled_pass() is not None  # numba is a dependency
     monkeypatch.setattr(host_kernel_blocks, "_use_compiled_pass", False)
     expected = run()
     monkeypatch.setattr(host_kernel_blocks, "_use_compiled_pass", True)
