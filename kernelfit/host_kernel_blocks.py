@@ -10,13 +10,13 @@ NumPy inputs; other array libraries use its generic ``xp`` code.
 
 from __future__ import annotations
 
-import warnings
 from functools import cache
 from itertools import pairwise
 
 import numpy as np
 
 from .host_threads import element_threads, run_shares
+from .numba_loading import import_compiled
 
 __all__ = ["COMPILED_PASS_ENTRIES", "gaussian_block_numpy", "laplacian_block_numpy",
            "prepare_compiled_pass"]
@@ -39,14 +39,9 @@ _use_compiled_pass = False
 def _compiled_pass():
     """:func:`kernelfit.block_pass_kernels.gaussian_exponents`, or ``None`` (with a
     warning, once) when Numba cannot load it."""
-    try:
-        from .block_pass_kernels import gaussian_exponents  # Numba: on first use only
-    except Exception as error:  # any failure means: keep the NumPy passes
-        warnings.warn(f"kernelfit's compiled distance pass is unavailable ({error}); "
-                      f"using NumPy's passes (set NUMBA_CACHE_DIR to a writable folder "
-                      f"to enable it)", RuntimeWarning, stacklevel=3)
-        return None
-    return gaussian_exponents
+    kernels = import_compiled("kernelfit.block_pass_kernels",
+                              "compiled distance pass is unavailable", "NumPy's passes")
+    return None if kernels is None else kernels.gaussian_exponents
 
 
 def prepare_compiled_pass(entries: int) -> bool:

@@ -14,12 +14,12 @@ uses BLAS. ``C`` must not share memory with ``A`` or ``B`` (as for BLAS).
 
 from __future__ import annotations
 
-import warnings
 from functools import cache
 
 import numpy as np
 
 from ..host_threads import element_threads, run_shares
+from ..numba_loading import import_compiled
 
 __all__ = ["MAX_COLUMNS", "MIN_ENTRIES", "skinny_gemm_acc", "symmetric_gemm_acc"]
 
@@ -40,14 +40,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 def _kernels():
     """The compiled kernels, or ``None`` (with a warning, once) when Numba cannot load
     them, e.g. with no writable folder for its cache."""
-    try:
-        from . import skinny_kernels  # Numba: imported on first use only
-    except Exception as error:  # any failure means: use BLAS
-        warnings.warn(f"kernelfit's compiled tile products are unavailable ({error}); "
-                      f"using BLAS (set NUMBA_CACHE_DIR to a writable folder to enable "
-                      f"them)", RuntimeWarning, stacklevel=3)
-        return None
-    return skinny_kernels
+    return import_compiled("kernelfit.backend.skinny_kernels",
+                           "compiled tile products are unavailable", "BLAS")
 
 
 def _tile_t(A):
