@@ -50,6 +50,9 @@ def gemm_rate(dtype, size=4096, repeats=3, device="cpu", min_seconds=0.0) -> flo
     """
     from .backend import resolve_device
 
+    if not (size >= 1 and repeats >= 1 and 0.0 <= min_seconds < math.inf):
+        raise ValueError(f"size and repeats must be >= 1 and min_seconds finite and >= 0; "
+                         f"found {size}, {repeats}, {min_seconds}")
     backend = resolve_device(device)
     rng = np.random.default_rng(1)
 

@@ -55,6 +55,23 @@ def test_gram_stays_on_the_device(rng, dtype):
     np.testing.assert_allclose(host(KZ), gaussian_reference(X, Z, 1.7), **tolerance(dtype))
 
 
+def test_large_jobs_on_the_device_keep_the_device_passes(rng, monkeypatch):
+    """The compiled distance pass is for NumPy blocks: a job past its threshold on
+    another device neither loads it nor leaves that device."""
+    from kernelfit import host_kernel_blocks
+
+    monkeypatch.setattr(host_kernel_blocks, "COMPILED_PASS_ENTRIES", 1)
+    monkeypatch.setattr(host_kernel_blocks, "_use_compiled_pass", False)
+    X, V = rng.standard_normal((30, 4)), rng.standard_normal((30, 2))
+    K = kf.gram(on_device(X), bandwidth=1.7, block_size=8)
+    KV = kf.kernel_matvec(on_device(X), on_device(X), on_device(V), bandwidth=1.7,
+                          block_size=8)
+    assert K.device == DEVICE and KV.device == DEVICE
+    assert not host_kernel_blocks._use_compiled_pass
+    np.testing.assert_allclose(host(K), gaussian_reference(X, X, 1.7), rtol=1e-10)
+    np.testing.assert_allclose(host(KV), gaussian_reference(X, X, 1.7) @ V, rtol=1e-10)
+
+
 def test_gram_with_the_median_bandwidth_on_the_device(rng):
     X = rng.standard_normal((20, 3))
     K = kf.gram(on_device(X))

@@ -43,6 +43,14 @@ def test_gemm_rate_runs_until_its_least_time_and_keeps_the_best_call(monkeypatch
     assert len(calls) == 3
 
 
+@pytest.mark.parametrize(("size", "repeats", "min_seconds"),
+                         [(0, 1, 0.0), (16, 0, 0.0), (16, 1, -1.0), (16, 1, math.inf),
+                          (16, 1, math.nan)])
+def test_gemm_rate_rejects_impossible_measurements(size, repeats, min_seconds):
+    with pytest.raises(ValueError, match=f"found {size}, {repeats}, {min_seconds}"):
+        gemm_rate(np.float64, size=size, repeats=repeats, min_seconds=min_seconds)
+
+
 @pytest.mark.parametrize(("nbytes", "repeats"), [(0, 1), (1 << 20, 0)])
 def test_bandwidth_rejects_empty_measurements(nbytes, repeats):
     with pytest.raises(ValueError, match=f"found {nbytes}, {repeats}"):
